@@ -1,0 +1,1 @@
+"""Content for Sanduq boxes: the authoring format, the bundle format, the demo library."""

@@ -1,0 +1,5 @@
+import sys
+
+from content_mirror.cli import main
+
+sys.exit(main())

@@ -1,0 +1,290 @@
+"""Reading an authoring folder (docs/authoring.md) into a bundle manifest.
+
+One reader for everything: `sanduq-server --demo` installs what it returns, and bundle
+building signs it. Every fault is reported with the sheet, row and column, as a content
+team sees them in a spreadsheet (row 1 is the header), all at once so one pass fixes all.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from content_mirror.manifest import (AUDIENCES, FORMAT, ITEM_ID, KINDS, LANG, MIME_TYPES,
+                                     SUBJECTS, validate)
+from server.errors import InvalidSource
+
+ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "subjects",
+                "duration", "file", "poster"}
+ITEM_LANG_COLUMNS = {"title", "description", "text", "steps", "materials", "file", "subtitles"}
+PAGE_COLUMNS, PAGE_LANG_COLUMNS = {"book", "page", "picture"}, {"text", "narration"}
+COURSE_COLUMNS, COURSE_LANG_COLUMNS = {"course", "module", "lessons"}, {"title"}
+MAIN_TYPES = {"video": ("video/",), "audio": ("audio/",), "document": ("text/markdown", "application/pdf"),
+              "game": ("application/zip",)}
+MAX_ERRORS = 30
+
+
+@dataclass
+class Source:
+    """A read authoring folder: the manifest, and where each payload file lies."""
+
+    manifest: dict
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    def open(self, sha: str):
+        return self.paths[sha].open("rb")
+
+
+class _Reader:
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.errors: list[str] = []
+        self.files: dict[str, dict] = {}
+        self.paths: dict[str, Path] = {}
+        self._hashed: dict[Path, str] = {}
+
+    def error(self, where: str, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(f"{where}: {message}")
+
+    def sheet(self, name: str, fixed: set[str], per_lang: set[str], required: bool) -> list[tuple[str, dict]]:
+        path = self.root / name
+        if not path.is_file():
+            if required:
+                self.error(name, "is missing; every authoring folder needs one")
+            return []
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as f:
+                rows = list(csv.DictReader(f))
+                header = rows and list(rows[0]) or []
+        except UnicodeDecodeError:
+            self.error(name, "is not UTF-8; save it as 'CSV UTF-8'")
+            return []
+        except csv.Error as e:
+            self.error(name, f"is not a valid CSV file ({e})")
+            return []
+        for column in header:
+            base, _, lang = (column or "").rpartition("_")
+            if column not in fixed and not (base in per_lang and LANG.fullmatch(lang)):
+                self.error(f"{name} column {column!r}", "is not a known column (see docs/authoring.md)")
+        return [(f"{name} row {n}", {k: (v or "").strip() for k, v in row.items() if k})
+                for n, row in enumerate(rows, 2)]
+
+    def file(self, where: str, rel: str, allowed: tuple[str, ...] | None = None) -> str | None:
+        """Hash the file REL names (once) and return its SHA-256, or record why not."""
+        path = (self.root / rel).resolve()
+        if not path.is_relative_to(self.root):
+            self.error(where, f"{rel!r} lies outside the authoring folder")
+            return None
+        if not path.is_file():
+            self.error(where, f"file {rel!r} does not exist")
+            return None
+        mime = MIME_TYPES.get(path.suffix.lower())
+        if mime is None or (allowed and not mime.startswith(allowed)):
+            kinds = ", ".join(allowed) if allowed else ", ".join(MIME_TYPES)
+            self.error(where, f"{rel!r} is not a usable type here ({kinds})")
+            return None
+        if path not in self._hashed:
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    digest.update(chunk)
+            self._hashed[path] = digest.hexdigest()
+        sha = self._hashed[path]
+        self.files[sha] = {"size": path.stat().st_size, "mime": mime}
+        self.paths[sha] = path
+        return sha
+
+
+def _per_lang(row: dict, base: str) -> dict[str, str]:
+    return {col.rpartition("_")[2]: v for col, v in row.items()
+            if col.rpartition("_")[0] == base and v}
+
+
+def _number(reader: _Reader, where: str, text: str, low: int, high: int) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not low <= int(text) <= high:
+        reader.error(where, f"{text!r} is not a whole number from {low} to {high}")
+        return None
+    return int(text)
+
+
+def _duration(reader: _Reader, where: str, text: str) -> int | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"(?:(\d+):)?(\d+)(?::(\d\d))?", text)
+    if not match:
+        reader.error(where, f"{text!r} is not seconds (95) or minutes:seconds (1:35)")
+        return None
+    a, b, c = match.groups()
+    if c is not None:  # h:mm:ss
+        return int(a) * 3600 + int(b) * 60 + int(c)
+    return int(a) * 60 + int(b) if a is not None else int(b)
+
+
+def _words(reader: _Reader, where: str, text: str, allowed: tuple[str, ...] | None) -> list[str]:
+    out = []
+    for word in text.replace(",", " ").split():
+        ok = word in allowed if allowed else LANG.fullmatch(word)
+        if ok:
+            out.append(word)
+        else:
+            reader.error(where, f"{word!r} is not " + (f"one of {', '.join(allowed)}" if allowed
+                                                        else "a language code such as tg, ru, en"))
+    return out
+
+
+def _item(reader: _Reader, where: str, row: dict) -> dict | None:
+    item_id, kind = row.get("id", ""), row.get("kind", "")
+    if not ITEM_ID.fullmatch(item_id):
+        reader.error(f"{where}, column id", f"{item_id!r} must be lowercase letters, digits and -")
+    if kind not in KINDS:
+        reader.error(f"{where}, column kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        return None
+    item: dict = {"id": item_id, "kind": kind,
+                  "title": _per_lang(row, "title"),
+                  "description": _per_lang(row, "description"),
+                  "text": _per_lang(row, "text"),
+                  "steps": {k: v.splitlines() for k, v in _per_lang(row, "steps").items()},
+                  "materials": {k: v.splitlines() for k, v in _per_lang(row, "materials").items()},
+                  "languages": _words(reader, f"{where}, column languages", row.get("languages", ""), None),
+                  "audiences": _words(reader, f"{where}, column audiences", row.get("audiences", ""), AUDIENCES),
+                  "subjects": _words(reader, f"{where}, column subjects", row.get("subjects", ""), SUBJECTS),
+                  "age_min": _number(reader, f"{where}, column age_min", row.get("age_min", ""), 0, 99),
+                  "age_max": _number(reader, f"{where}, column age_max", row.get("age_max", ""), 0, 99),
+                  "duration": _duration(reader, f"{where}, column duration", row.get("duration", "")),
+                  "files": []}
+    if not item["title"]:
+        reader.error(where, "needs a title in at least one language (title_tg, title_ru, title_en)")
+    if not item["audiences"]:
+        reader.error(f"{where}, column audiences", "needs at least one of " + ", ".join(AUDIENCES))
+    if None not in (item["age_min"], item["age_max"]) and item["age_min"] > item["age_max"]:
+        reader.error(f"{where}, column age_min", "is larger than age_max")
+    main_types = MAIN_TYPES.get(kind)
+    mains = {None: row.get("file", "")} | _per_lang(row, "file")
+    for lang, rel in mains.items():
+        if not rel:
+            continue
+        column = "file" + (f"_{lang}" if lang else "")
+        if main_types is None:
+            reader.error(f"{where}, column {column}", f"a {kind} has no main file")
+            continue
+        sha = reader.file(f"{where}, column {column}", rel, main_types)
+        if sha:
+            role = "print" if kind == "document" and rel.lower().endswith(".pdf") else "main"
+            item["files"].append({"role": role, "lang": lang, "sha256": sha})
+            if kind == "game":
+                _check_game(reader, f"{where}, column {column}", reader.paths[sha])
+    if main_types and not any(mains.values()):
+        reader.error(where, f"a {kind} needs its main file in column file or file_LANG")
+    if row.get("poster"):
+        sha = reader.file(f"{where}, column poster", row["poster"], ("image/",))
+        if sha:
+            item["files"].append({"role": "poster", "lang": None, "sha256": sha})
+    for lang, rel in _per_lang(row, "subtitles").items():
+        sha = reader.file(f"{where}, column subtitles_{lang}", rel, ("text/vtt",))
+        if sha:
+            item["files"].append({"role": "subtitles", "lang": lang, "sha256": sha})
+    if kind == "tip" and not item["text"]:
+        reader.error(where, "a tip needs its text in text_LANG columns")
+    if kind == "activity" and not (item["steps"] or item["text"]):
+        reader.error(where, "an activity needs steps_LANG or text_LANG")
+    return item
+
+
+def _check_game(reader: _Reader, where: str, path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            if "index.html" not in z.namelist():
+                reader.error(where, "the game's zip has no index.html at its top level")
+    except zipfile.BadZipFile:
+        reader.error(where, "is not a valid zip file")
+
+
+def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
+    """Read and check an authoring folder; raise InvalidSource listing every fault found."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InvalidSource(f"{root} is not a folder; give the authoring folder that holds items.csv.")
+    reader = _Reader(root)
+    settings = {}
+    if (root / "library.toml").is_file():
+        try:
+            settings = tomllib.loads((root / "library.toml").read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            reader.error("library.toml", f"cannot be read ({e})")
+    items: dict[str, dict] = {}
+    for where, row in reader.sheet("items.csv", ITEM_COLUMNS, ITEM_LANG_COLUMNS, True):
+        item = _item(reader, where, row)
+        if item is None:
+            continue
+        if item["id"] in items:
+            reader.error(f"{where}, column id", f"{item['id']!r} is used by an earlier row")
+        items[item["id"]] = item
+    _pages(reader, items)
+    _courses(reader, items)
+    for item in items.values():
+        if item["kind"] == "book" and not item.get("pages"):
+            reader.error("pages.csv", f"book {item['id']!r} has no pages")
+        if item["kind"] == "course" and not item.get("modules"):
+            reader.error("courses.csv", f"course {item['id']!r} has no modules")
+    if reader.errors:
+        raise InvalidSource(f"The authoring folder {root} has {len(reader.errors)} "
+                            f"problem(s) to fix:\n" + "\n".join(reader.errors))
+    manifest = {"format": FORMAT, "channel": settings.get("channel", "local"),
+                "sequence": sequence or settings.get("sequence", 1), "full": True,
+                "items": [_tidy(item) for item in items.values()], "files": reader.files}
+    return Source(validate(manifest), reader.paths)
+
+
+def _pages(reader: _Reader, items: dict[str, dict]) -> None:
+    for where, row in reader.sheet("pages.csv", PAGE_COLUMNS, PAGE_LANG_COLUMNS, False):
+        book = items.get(row.get("book", ""))
+        if book is None or book["kind"] != "book":
+            reader.error(f"{where}, column book", f"{row.get('book')!r} is not the id of a book in items.csv")
+            continue
+        pages = book.setdefault("pages", [])
+        number = _number(reader, f"{where}, column page", row.get("page", ""), 1, 500)
+        if number != len(pages) + 1:
+            reader.error(f"{where}, column page", f"expected page {len(pages) + 1} of {book['id']!r}")
+            continue
+        pages.append({"text": _per_lang(row, "text")})
+        sha = reader.file(f"{where}, column picture", row.get("picture", ""), ("image/",))
+        if sha:
+            book["files"].append({"role": "picture", "lang": None, "page": number, "sha256": sha})
+        for lang, rel in _per_lang(row, "narration").items():
+            sha = reader.file(f"{where}, column narration_{lang}", rel, ("audio/",))
+            if sha:
+                book["files"].append({"role": "narration", "lang": lang, "page": number, "sha256": sha})
+
+
+def _courses(reader: _Reader, items: dict[str, dict]) -> None:
+    for where, row in reader.sheet("courses.csv", COURSE_COLUMNS, COURSE_LANG_COLUMNS, False):
+        course = items.get(row.get("course", ""))
+        if course is None or course["kind"] != "course":
+            reader.error(f"{where}, column course", f"{row.get('course')!r} is not the id of a course in items.csv")
+            continue
+        modules = course.setdefault("modules", [])
+        number = _number(reader, f"{where}, column module", row.get("module", ""), 1, 500)
+        if number != len(modules) + 1:
+            reader.error(f"{where}, column module", f"expected module {len(modules) + 1} of {course['id']!r}")
+            continue
+        lessons = row.get("lessons", "").split()
+        for lesson in lessons:
+            if lesson not in items:
+                reader.error(f"{where}, column lessons", f"{lesson!r} is not an id in items.csv")
+        if not _per_lang(row, "title"):
+            reader.error(where, "a module needs a title in at least one language")
+        modules.append({"title": _per_lang(row, "title"), "lessons": lessons})
+
+
+def _tidy(item: dict) -> dict:
+    """Drop empty fields and null languages so manifests stay small and stable."""
+    item["files"] = [{k: v for k, v in ref.items() if v is not None} for ref in item["files"]]
+    return {k: v for k, v in item.items() if v not in (None, [], {}, "")}

@@ -1,0 +1,192 @@
+"""The bundle manifest, "sanduq-bundle/1": what a library update holds.
+
+The authoring reader writes one, USB bundles carry one, and the device's importer installs
+one. Everything in it is checked here before it is trusted, because a stick can hold
+anything: wrong types, lies about sizes, file names that try to leave the store, text
+larger than any phone needs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from server.errors import InvalidSource
+from server.store import is_sha256
+
+FORMAT = "sanduq-bundle/1"
+KINDS = ("video", "audio", "book", "document", "game", "activity", "tip", "course")
+AUDIENCES = ("children", "parents", "educators")
+SUBJECTS = ("literacy", "numeracy", "socio-emotional", "physical", "creative", "science",
+            "health", "music", "parenting", "teaching")
+ROLES = ("main", "poster", "subtitles", "picture", "narration", "print")
+# Extension -> MIME type. Only these travel: nothing a browser would run as a page of the
+# site (no HTML; SVG and zips are served sandboxed, see server/files.py).
+MIME_TYPES = {
+    ".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm",
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg", ".opus": "audio/ogg",
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+    ".svg": "image/svg+xml", ".vtt": "text/vtt", ".md": "text/markdown",
+    ".pdf": "application/pdf", ".zip": "application/zip",
+}
+EXTENSIONS = {mime: ext for ext, mime in reversed(MIME_TYPES.items())}
+ITEM_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+LANG = re.compile(r"[a-z]{2,3}")
+CHANNEL = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+MAX_ITEMS = 100_000
+MAX_FILES = 1_000_000
+MAX_TEXT = 20_000  # characters in one text field; a lesson plan fits, a novel does not
+MAX_LIST = 500
+
+
+def _fail(where: str, what: str) -> None:
+    raise InvalidSource(f"manifest {where}: {what}")
+
+
+def _text_map(where: str, value: Any, required: bool = False) -> dict[str, str]:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        _fail(where, "must be an object of language code to text")
+    for lang, text in value.items():
+        if not LANG.fullmatch(str(lang)):
+            _fail(where, f"{lang!r} is not a language code")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            _fail(where, f"text in {lang} must be a string of at most {MAX_TEXT} characters")
+    if required and not any(v.strip() for v in value.values()):
+        _fail(where, "needs text in at least one language")
+    return value
+
+
+def _lines_map(where: str, value: Any) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        _fail(where, "must be an object of language code to a list of lines")
+    for lang, lines in value.items():
+        if not LANG.fullmatch(str(lang)):
+            _fail(where, f"{lang!r} is not a language code")
+        if (not isinstance(lines, list) or len(lines) > MAX_LIST
+                or not all(isinstance(x, str) and len(x) <= MAX_TEXT for x in lines)):
+            _fail(where, f"lines in {lang} must be a list of strings")
+    return value
+
+
+def _words(where: str, value: Any, allowed: tuple[str, ...] | None, pattern=None) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        _fail(where, "must be a list")
+    for word in value:
+        ok = isinstance(word, str) and (word in allowed if allowed else pattern.fullmatch(word))
+        if not ok:
+            choices = f"one of {', '.join(allowed)}" if allowed else "a valid code"
+            _fail(where, f"{word!r} is not {choices}")
+    return value
+
+
+def _int(where: str, value: Any, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        _fail(where, f"must be a whole number from {low} to {high}")
+    return value
+
+
+def validate(manifest: Any) -> dict:
+    """Check a manifest's shape and return it; raise InvalidSource naming the first fault."""
+    if not isinstance(manifest, dict):
+        _fail("", "is not a JSON object")
+    if manifest.get("format") != FORMAT:
+        _fail("format", f"must be {FORMAT!r}")
+    if not isinstance(manifest.get("channel"), str) or not CHANNEL.fullmatch(manifest["channel"]):
+        _fail("channel", "must be a short lowercase name")
+    _int("sequence", manifest.get("sequence"), 1, 2**53)
+    if manifest.get("sequence") is None:
+        _fail("sequence", "is missing")
+    if not isinstance(manifest.get("full", True), bool):
+        _fail("full", "must be true or false")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or len(files) > MAX_FILES:
+        _fail("files", "must be an object of SHA-256 to {size, mime}")
+    for sha, info in files.items():
+        if not is_sha256(sha):
+            _fail("files", f"{sha[:80]!r} is not a lowercase hex SHA-256 name")
+        if not isinstance(info, dict):
+            _fail(f"files.{sha[:12]}", "must be an object")
+        _int(f"files.{sha[:12]}.size", info.get("size"), 0, 2**50)
+        if info.get("size") is None:
+            _fail(f"files.{sha[:12]}.size", "is missing")
+        if info.get("mime") not in EXTENSIONS:
+            _fail(f"files.{sha[:12]}.mime", f"{str(info.get('mime'))[:40]!r} is not a type Sanduq serves")
+    items = manifest.get("items")
+    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+        _fail("items", "must be a list")
+    seen = set()
+    for n, item in enumerate(items):
+        _item(f"items[{n}]", item, files)
+        if item["id"] in seen:
+            _fail(f"items[{n}].id", f"{item['id']!r} appears twice")
+        seen.add(item["id"])
+    remove = manifest.get("remove", [])
+    _words("remove", remove, None, ITEM_ID)
+    return manifest
+
+
+def _item(where: str, item: Any, files: dict) -> None:
+    if not isinstance(item, dict):
+        _fail(where, "must be an object")
+    if not isinstance(item.get("id"), str) or not ITEM_ID.fullmatch(item["id"]):
+        _fail(f"{where}.id", "must be lowercase letters, digits and '-', at most 64")
+    where = f"item {item['id']}"
+    if item.get("kind") not in KINDS:
+        _fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}")
+    _text_map(f"{where}.title", item.get("title"), required=True)
+    for field in ("description", "text"):
+        _text_map(f"{where}.{field}", item.get(field))
+    for field in ("steps", "materials"):
+        _lines_map(f"{where}.{field}", item.get(field))
+    _words(f"{where}.languages", item.get("languages", []), None, LANG)
+    _words(f"{where}.audiences", item.get("audiences", []), AUDIENCES)
+    if not item.get("audiences"):
+        _fail(f"{where}.audiences", "needs at least one audience")
+    _words(f"{where}.subjects", item.get("subjects", []), SUBJECTS)
+    low = _int(f"{where}.age_min", item.get("age_min"), 0, 99)
+    high = _int(f"{where}.age_max", item.get("age_max"), 0, 99)
+    if low is not None and high is not None and low > high:
+        _fail(f"{where}.age_min", "is larger than age_max")
+    _int(f"{where}.duration", item.get("duration"), 0, 10**6)
+    pages = item.get("pages", [])
+    if not isinstance(pages, list) or len(pages) > MAX_LIST:
+        _fail(f"{where}.pages", "must be a list")
+    for p, page in enumerate(pages, 1):
+        if not isinstance(page, dict):
+            _fail(f"{where}.pages[{p}]", "must be an object")
+        _text_map(f"{where}.pages[{p}].text", page.get("text"))
+    modules = item.get("modules", [])
+    if not isinstance(modules, list) or len(modules) > MAX_LIST:
+        _fail(f"{where}.modules", "must be a list")
+    for m, module in enumerate(modules, 1):
+        if not isinstance(module, dict):
+            _fail(f"{where}.modules[{m}]", "must be an object")
+        _text_map(f"{where}.modules[{m}].title", module.get("title"), required=True)
+        _words(f"{where}.modules[{m}].lessons", module.get("lessons", []), None, ITEM_ID)
+    refs = item.get("files", [])
+    if not isinstance(refs, list) or len(refs) > MAX_LIST * 4:
+        _fail(f"{where}.files", "must be a list")
+    for ref in refs:
+        if not isinstance(ref, dict) or ref.get("sha256") not in files:
+            _fail(f"{where}.files", "names a file the manifest's files list does not hold")
+        if ref.get("role") not in ROLES:
+            _fail(f"{where}.files", f"role {str(ref.get('role'))[:20]!r} is not one of {', '.join(ROLES)}")
+        if ref.get("lang") is not None and not LANG.fullmatch(str(ref["lang"])):
+            _fail(f"{where}.files", f"{str(ref['lang'])[:10]!r} is not a language code")
+        _int(f"{where}.files.page", ref.get("page"), 1, len(pages) or 1)
+    known = {"id", "kind", "title", "description", "text", "steps", "materials", "languages",
+             "audiences", "subjects", "age_min", "age_max", "duration", "pages", "modules", "files"}
+    unknown = set(item) - known
+    if unknown:
+        _fail(where, f"has unknown fields {', '.join(sorted(unknown))[:100]}")
+
+
+def payload_size(manifest: dict, shas) -> int:
+    return sum(manifest["files"][sha]["size"] for sha in shas)

@@ -1,0 +1,190 @@
+"""The JSON API (INTERFACES.md): items, one item, search, facets, usage events.
+
+Answers are built once per catalog generation and kept in a small cache, so a classroom of
+phones asking for the same list costs one query; every answer has an ETag, so a phone that
+has it gets a 304 with no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+from flask import Blueprint, Response, json, request
+
+from content_mirror.manifest import AUDIENCES, EXTENSIONS, ITEM_ID, KINDS, LANG, SUBJECTS
+from server.app import language, state
+from server.catalog import Filters
+from server.errors import BadRequest, NotFound
+from server.usage import TYPES
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
+MAX_QUERY = 200
+MAX_EVENTS = 100
+
+
+class AnswerCache:
+    """Least-recently-used answers, keyed with the catalog generation so imports refresh them."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._answers: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, build: Callable[[], object]) -> tuple[bytes, str]:
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
+        answer = (body, hashlib.blake2b(body, digest_size=12).hexdigest())
+        with self._lock:
+            self._answers[key] = answer
+            if len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+        return answer
+
+
+_cache = AnswerCache()
+
+
+def pick(texts: dict[str, str], lang: str) -> str:
+    """The text in LANG, or in the nearest language there is."""
+    for choice in FALLBACK.get(lang, (lang, "ru", "en", "tg")):
+        if texts.get(choice):
+            return texts[choice]
+    return next(iter(texts.values()), "")
+
+
+def file_url(ref: dict) -> str:
+    return f"/files/{ref['sha256']}{EXTENSIONS.get(ref['mime'], '')}"
+
+
+def public_item(item: dict, lang: str) -> dict:
+    """An item as the API shows it: titles picked for LANG, and a URL for every file."""
+    out = dict(item)
+    out["titles"] = item["title"]
+    out["title"] = pick(item["title"], lang)
+    out["descriptions"] = item.get("description", {})
+    out["description"] = pick(out["descriptions"], lang)
+    out.setdefault("languages", [])
+    out["files"] = [dict(ref, url=file_url(ref)) for ref in item.get("files", [])]
+    return out
+
+
+def _answer(build: Callable[[], object]) -> Response:
+    lang = language()
+    key = (state().library.catalog.generation(), request.path,
+           tuple(sorted(request.args.items(multi=True))), lang)
+    body, etag = _cache.get(key, build)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept-Language"
+    response.cache_control.no_cache = True  # revalidate: a 304 costs a few bytes
+    return response.make_conditional(request)
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def _choice_arg(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    ok = value is None or (value in allowed if isinstance(allowed, tuple) else allowed.fullmatch(value))
+    if not ok:
+        raise BadRequest(f"{name} {value[:40]!r} is not one of the known values")
+    return value
+
+
+def filters() -> Filters:
+    """The filters of this request's query string: audience, age, kind, subject, language."""
+    return Filters(kind=_choice_arg("kind", KINDS), audience=_choice_arg("audience", AUDIENCES),
+                   subject=_choice_arg("subject", SUBJECTS), lang=_choice_arg("language", LANG),
+                   age=_int_arg("age", None, 0, 99))
+
+
+@bp.get("/items")
+def items():
+    limit = _int_arg("limit", 50, 1, 200)
+    offset = _int_arg("offset", 0, 0, 10**7)
+    chosen = filters()
+
+    def build():
+        page = state().library.catalog.items(chosen, limit=limit, offset=offset)
+        lang = language()
+        return {"items": [public_item(i, lang) for i in page.items], "total": page.total,
+                "limit": limit, "offset": offset}
+
+    return _answer(build)
+
+
+@bp.get("/items/<item_id>")
+def item(item_id: str):
+    if not ITEM_ID.fullmatch(item_id):
+        raise NotFound(f"There is no item {item_id[:64]!r} in this library.")
+
+    def build():
+        found = state().library.catalog.get(item_id)
+        if found is None:
+            raise NotFound(f"There is no item {item_id!r} in this library.")
+        return public_item(found, language())
+
+    return _answer(build)
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "")
+    if len(query) > MAX_QUERY:
+        raise BadRequest(f"The search text is too long; use at most {MAX_QUERY} characters.")
+    limit = _int_arg("limit", 30, 1, 200)
+    chosen = filters()
+    suggest = request.args.get("suggest") == "1"
+
+    def build():
+        page = state().library.catalog.search(query, chosen, limit=limit)
+        lang = language()
+        return {"query": query, "items": [public_item(i, lang) for i in page.items]}
+
+    response = _answer(build)
+    # The body ends with the items list (see build), so an empty result is its last bytes.
+    if not suggest and query.strip() and response.get_data().endswith(b'"items":[]}'):
+        state().usage.record("search-empty", text=query.strip(), lang=language())
+    return response
+
+
+@bp.get("/facets")
+def facets():
+    return _answer(lambda: state().library.catalog.facets())
+
+
+@bp.post("/events")
+def events():
+    """Usage from the phone's page: {"events": [{"type", "item", "value"}]}; answers 204."""
+    body = request.get_json(silent=True)
+    batch = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(batch, list) or len(batch) > MAX_EVENTS:
+        raise BadRequest(f'Send {{"events": [...]}} with at most {MAX_EVENTS} events.')
+    clean = []
+    for event in batch:
+        if not isinstance(event, dict) or event.get("type") not in TYPES:
+            raise BadRequest(f"Each event needs a type, one of {', '.join(TYPES)}.")
+        item_id, value = event.get("item"), event.get("value")
+        if item_id is not None and not (isinstance(item_id, str) and ITEM_ID.fullmatch(item_id)):
+            raise BadRequest("An event's item must be an item id.")
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                  or not 0 <= value <= 10**7):
+            raise BadRequest("An event's value must be a number from 0 to 10000000.")
+        clean.append((event["type"], item_id, value))
+    lang = language()
+    for type_, item_id, value in clean:
+        state().usage.record(type_, item=item_id, value=value, lang=lang)
+    return Response(status=204)

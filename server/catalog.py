@@ -1,0 +1,257 @@
+"""The catalog: which items the library holds, in one SQLite file.
+
+This module owns the database; the web app and the importers go through it. The catalog
+changes only by `apply`, one transaction per update, so a power cut leaves the old library
+or the new one, never a mix. Readers keep one connection per thread (WAL lets them read
+while an import writes) and ask `generation()` to know when cached answers are stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import sqlite_utils
+
+from server import search
+
+
+def _m1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["channels"].create({"channel": str, "sequence": int, "installed_at": str}, pk="channel")
+    db["files"].create({"sha256": str, "size": int, "mime": str}, pk="sha256")
+    # rowid is explicit so the search index and tags can point at it.
+    db.execute("""CREATE TABLE items (
+        rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        channel TEXT NOT NULL, age_min INTEGER, age_max INTEGER, added_at TEXT NOT NULL,
+        data TEXT NOT NULL)""")
+    db.execute("CREATE INDEX items_added ON items(added_at DESC, id)")
+    # One row per filterable word: 'audience:children', 'lang:tg', 'subject:numeracy'.
+    db.execute("""CREATE TABLE tags (item INTEGER NOT NULL REFERENCES items(rowid)
+        ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (tag, item)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX tags_item ON tags(item)")
+    db.execute("""CREATE TABLE item_files (item INTEGER NOT NULL REFERENCES items(rowid)
+        ON DELETE CASCADE, sha256 TEXT NOT NULL)""")
+    db.execute("CREATE INDEX item_files_item ON item_files(item)")
+    db.execute("CREATE INDEX item_files_sha ON item_files(sha256)")
+    # Folded text (search.fold); rowid = items.rowid.
+    db.execute("""CREATE VIRTUAL TABLE items_fts USING fts5(title, body,
+        tokenize = 'unicode61 remove_diacritics 2')""")
+    db["meta"].insert({"key": "generation", "value": "0"})
+
+
+MIGRATIONS = [_m1]  # append, never edit: user_version counts how many ran
+
+
+@dataclass
+class Filters:
+    """What a list or search is narrowed to; empty fields do not narrow."""
+
+    kind: str | None = None
+    audience: str | None = None
+    subject: str | None = None
+    lang: str | None = None
+    age: int | None = None
+    channel: str | None = None
+
+    def sql(self) -> tuple[str, list]:
+        where, args = [], []
+        for prefix, value in (("audience", self.audience), ("subject", self.subject),
+                              ("lang", self.lang)):
+            if value:
+                where.append("items.rowid IN (SELECT item FROM tags WHERE tag = ?)")
+                args.append(f"{prefix}:{value}")
+        if self.kind:
+            where.append("items.kind = ?")
+            args.append(self.kind)
+        if self.channel:
+            where.append("items.channel = ?")
+            args.append(self.channel)
+        if self.age is not None:
+            where.append("coalesce(items.age_min, 0) <= ? AND coalesce(items.age_max, 99) >= ?")
+            args += [self.age, self.age]
+        return (" AND ".join(where) or "1"), args
+
+
+@dataclass
+class Page:
+    items: list[dict]
+    total: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class Catalog:
+    """The catalog file at PATH, created and migrated on first open."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        db = self._connect()
+        with db.conn:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, migration in enumerate(MIGRATIONS[version:], version + 1):
+                migration(db)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    def _connect(self) -> sqlite_utils.Database:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit is on disk before it returns; writes are rare (imports), reads many.
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return sqlite_utils.Database(conn)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    # Reading
+
+    def generation(self) -> int:
+        """A number that changes whenever the catalog does."""
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM items").fetchone()[0]
+
+    def get(self, item_id: str) -> dict | None:
+        row = self.db.execute("SELECT data FROM items WHERE id = ?", [item_id]).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def items(self, filters: Filters, *, limit: int, offset: int = 0, order: str = "new") -> Page:
+        where, args = filters.sql()
+        order_by = {"new": "added_at DESC, id", "id": "id"}[order]
+        rows = self.db.execute(f"SELECT data FROM items WHERE {where} ORDER BY {order_by} "
+                               "LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()
+        total = self.db.execute(f"SELECT count(*) FROM items WHERE {where}", args).fetchone()[0]
+        return Page([json.loads(r[0]) for r in rows], total)
+
+    def search(self, query: str, filters: Filters, *, limit: int) -> Page:
+        """Items matching every word (or, failing that, any word), best match first."""
+        where, args = filters.sql()
+        for any_word in (False, True):
+            expression = search.match_expression(query, any_word=any_word)
+            if expression is None:
+                return Page([])
+            rows = self.db.execute(
+                "SELECT items.data FROM items_fts JOIN items ON items.rowid = items_fts.rowid "
+                f"WHERE items_fts MATCH ? AND {where} "
+                "ORDER BY bm25(items_fts, 10.0, 1.0) LIMIT ?",
+                [expression, *args, limit]).fetchall()
+            if rows or len(search.words(query)) < 2:
+                return Page([json.loads(r[0]) for r in rows], len(rows))
+        return Page([])
+
+    def file(self, sha: str) -> tuple[int, str] | None:
+        """(size, mime) of a file the catalog serves, or None."""
+        row = self.db.execute("SELECT size, mime FROM files WHERE sha256 = ?", [sha]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def sequences(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT channel, sequence FROM channels").fetchall())
+
+    def referenced(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT sha256 FROM files")}
+
+    def facets(self) -> dict[str, list[str]]:
+        """The filter values present in the library: {'audience': [...], 'lang': [...], ...}."""
+        out: dict[str, list[str]] = {}
+        for (tag,) in self.db.execute("SELECT DISTINCT tag FROM tags ORDER BY tag"):
+            prefix, _, value = tag.partition(":")
+            out.setdefault(prefix, []).append(value)
+        out["kind"] = [r[0] for r in self.db.execute("SELECT DISTINCT kind FROM items ORDER BY kind")]
+        return out
+
+    # Writing
+
+    def apply(self, manifest: dict, *, now: str, texts: dict[str, str] | None = None) -> None:
+        """Install a checked manifest in one transaction: its items, removals, files, sequence.
+
+        TEXTS maps an item id to extra searchable text (a document's words, subtitles).
+        A full manifest replaces its channel: items of that channel it does not list go.
+        """
+        texts = texts or {}
+        channel = manifest["channel"]
+        with self._write_lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                remove = set(manifest.get("remove", []))
+                if manifest.get("full", True):
+                    listed = {item["id"] for item in manifest["items"]}
+                    remove |= {r[0] for r in db.execute(
+                        "SELECT id FROM items WHERE channel = ?", [channel])} - listed
+                for item_id in remove:
+                    self._delete(db, item_id)
+                for item in manifest["items"]:
+                    self._put(db, item, channel, now, texts.get(item["id"], ""), manifest["files"])
+                db.execute("DELETE FROM files WHERE sha256 NOT IN (SELECT sha256 FROM item_files)")
+                db.execute("INSERT OR REPLACE INTO channels VALUES (?, ?, ?)",
+                           [channel, manifest["sequence"], now])
+                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _delete(db: sqlite_utils.Database, item_id: str) -> None:
+        row = db.execute("SELECT rowid FROM items WHERE id = ?", [item_id]).fetchone()
+        if row:
+            db.execute("DELETE FROM items_fts WHERE rowid = ?", [row[0]])
+            db.execute("DELETE FROM items WHERE rowid = ?", [row[0]])
+
+    def _put(self, db, item: dict, channel: str, now: str, extra_text: str, files: dict) -> None:
+        old = db.execute("SELECT added_at, data FROM items WHERE id = ?", [item["id"]]).fetchone()
+        stored = {k: v for k, v in item.items() if v not in (None, [], {})}
+        stored["files"] = [dict(ref, size=files[ref["sha256"]]["size"], mime=files[ref["sha256"]]["mime"])
+                           for ref in item.get("files", [])]
+        # An unchanged item keeps its place among "new"; a changed one comes to the top.
+        added = old[0] if old and json.loads(old[1]) == dict(stored, added=old[0]) else now
+        stored["added"] = added
+        self._delete(db, item["id"])
+        cursor = db.execute(
+            "INSERT INTO items (id, kind, channel, age_min, age_max, added_at, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [item["id"], item["kind"], channel, item.get("age_min"), item.get("age_max"), added,
+             json.dumps(stored, ensure_ascii=False, separators=(",", ":"))])
+        rowid = cursor.lastrowid
+        tags = ({f"audience:{a}" for a in item.get("audiences", [])}
+                | {f"subject:{s}" for s in item.get("subjects", [])}
+                | {f"lang:{lang}" for lang in item.get("languages", [])})
+        db.conn.executemany("INSERT INTO tags VALUES (?, ?)", [(rowid, t) for t in sorted(tags)])
+        db.conn.executemany("INSERT INTO item_files VALUES (?, ?)",
+                       [(rowid, ref["sha256"]) for ref in item.get("files", [])])
+        db.conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
+                       [(ref["sha256"], files[ref["sha256"]]["size"], files[ref["sha256"]]["mime"])
+                        for ref in item.get("files", [])])
+        db.execute("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+                   [rowid, search.fold(" ".join(item["title"].values())),
+                    search.fold(" ".join(_body_text(item)) + " " + extra_text)])
+
+
+def _body_text(item: dict) -> Iterable[str]:
+    for field in ("description", "text"):
+        yield from item.get(field, {}).values()
+    for field in ("steps", "materials"):
+        for lines in item.get(field, {}).values():
+            yield from lines
+    for page in item.get("pages", []):
+        yield from page.get("text", {}).values()
+    for module in item.get("modules", []):
+        yield from module.get("title", {}).values()

@@ -1,0 +1,94 @@
+"""sanduq-server: serve the library (flags come from the settings table)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+from server import settings as settings_table
+from server.errors import run_cli
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sanduq-server",
+        description="Serve the Sanduq library. Settings come from /etc/sanduq/sanduq.toml, "
+                    "then SANDUQ_* environment variables, then these flags.")
+    for s in settings_table.SETTINGS:
+        flag = "--" + s.name.replace("_", "-")
+        if s.parse is settings_table._bool:
+            p.add_argument(flag, action="store_const", const="true", help=s.help)
+        else:
+            p.add_argument(flag, metavar=s.name.upper(), help=f"{s.help} (default: {s.default})")
+    p.add_argument("--demo", action="store_true",
+                   help="first fill an empty library with the built-in demo library")
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parser().parse_args(argv)
+    overrides = {s.name: getattr(args, s.name) for s in settings_table.SETTINGS}
+    settings = settings_table.load(overrides)
+    logging.basicConfig(level=logging.DEBUG if settings["debug"] else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+    from server.library import Library
+
+    library = Library(settings["data_dir"])
+    if args.demo and library.catalog.count() == 0:
+        from content_mirror.demo import install_demo
+
+        result = install_demo(library)
+        print(f"Installed the demo library: {result.items} items.", flush=True)
+    serve(settings, library)
+    return 0
+
+
+def serve(settings: dict, library) -> None:
+    """Run waitress until SIGTERM or Ctrl-C; print the URL once the server answers."""
+    import waitress
+
+    from server.app import close_app, create_app
+
+    app = create_app({k: v for k, v in settings.items()}, library=library)
+    server = waitress.create_server(app, host=settings["host"], port=settings["port"],
+                                    threads=settings["threads"], ident="sanduq",
+                                    # phones on a weak hotspot are slow readers
+                                    channel_timeout=60, connection_limit=200)
+    port = server.effective_port
+    threading.Thread(target=_announce, args=(settings["host"], port), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        close_app(app)
+
+
+def _announce(host: str, port: int) -> None:
+    local = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"http://{local}:{port}/healthz", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    shown = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    print(f"Sanduq is serving at http://{local}:{port}/ (on the network: http://{shown}:{port}/)",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Domain errors. Each carries one plain sentence a person can act on.
+
+The command line turns them into a message and an exit code (cli.py, `run_cli`), the web into
+a JSON or HTML answer (app.py, `_handle_error`): one place each, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class SanduqError(Exception):
+    """Something the user can fix; the message says how."""
+
+    status = 500  # HTTP status when it reaches the web
+    exit_code = 1  # process exit code when it reaches a command
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(SanduqError):
+    status = 404
+    exit_code = 2
+
+
+class BadRequest(SanduqError):
+    status = 400
+    exit_code = 2
+
+
+class InvalidSource(SanduqError):
+    """An authoring folder or a manifest that does not follow the format."""
+
+    status = 422
+    exit_code = 3
+
+
+class NotEnoughSpace(SanduqError):
+    status = 507
+    exit_code = 4
+
+
+class Refused(SanduqError):
+    """A bundle refused for what it is (downgrade, untrusted, tampered)."""
+
+    status = 409
+    exit_code = 5
+
+
+def run_cli(main_body, *args, **kwargs) -> int:
+    """Run a command body; turn domain errors into one sentence on stderr and an exit code."""
+    import sys
+
+    try:
+        return main_body(*args, **kwargs) or 0
+    except SanduqError as e:
+        print(e.message, file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130

@@ -1,0 +1,83 @@
+"""The one settings table: every setting once, with its default and help.
+
+Values are read in this order, later wins: the defaults below, the TOML config file
+(/etc/sanduq/sanduq.toml, or SANDUQ_CONFIG), SANDUQ_<NAME> environment variables, and
+command-line flags. The same table drives --help and the README's settings list.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from server.errors import SanduqError
+
+CONFIG_FILE = Path("/etc/sanduq/sanduq.toml")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SETTINGS = [
+    Setting("data_dir", "/var/lib/sanduq", "folder holding the catalog, the content store and usage logs", str),
+    Setting("host", "0.0.0.0", "address the web server listens on", str),
+    Setting("port", 8080, "port the web server listens on", int),
+    Setting("threads", 8, "web server worker threads (each serves one request at a time)", int),
+    Setting("school_name", "Sanduq", "name of this library, shown on pages and announced on the network", str),
+    Setting("default_language", "tg", "interface and content language when the phone asks for none we have", str),
+    Setting("trusted_keys_dir", "", "folder of trusted minisign public keys (*.pub); empty means DATA_DIR/trusted-keys", str),
+    Setting("disk_reserve_mb", 200, "space an import always leaves free on the data disk, in MB", int),
+    Setting("usage_flush_seconds", 1.0, "how often recorded usage events are written to disk, in seconds", float),
+    Setting("debug", False, "show tracebacks in the log (never to users)", _bool),
+]
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def load(overrides: dict[str, Any] | None = None, *, env: dict[str, str] | None = None,
+         config_file: Path | None = None) -> dict[str, Any]:
+    """Return every setting's value: defaults -> config file -> environment -> overrides."""
+    env = os.environ if env is None else env
+    values = {s.name: s.default for s in SETTINGS}
+    path = Path(env.get("SANDUQ_CONFIG", config_file or CONFIG_FILE))
+    if path.is_file():
+        try:
+            with path.open("rb") as f:
+                from_file = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise SanduqError(f"The config file {path} cannot be read ({e}); fix or remove it.") from e
+        for name, value in from_file.items():
+            if name not in BY_NAME:
+                raise SanduqError(f"The config file {path} names an unknown setting {name!r}; "
+                                  f"known settings: {', '.join(BY_NAME)}.")
+            values[name] = _coerce(BY_NAME[name], value, str(path))
+    for s in SETTINGS:
+        key = "SANDUQ_" + s.name.upper()
+        if key in env:
+            values[s.name] = _coerce(s, env[key], key)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(BY_NAME[name], value, "--" + name.replace("_", "-"))
+    return values
+
+
+def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    if isinstance(value, str) and setting.parse is not str:
+        try:
+            return setting.parse(value)
+        except ValueError:
+            raise SanduqError(f"{where}: {value!r} is not a valid {setting.name} ({setting.help}).") from None
+    if setting.parse in (int, float) and isinstance(value, bool):
+        raise SanduqError(f"{where}: {setting.name} must be a number.")
+    return value

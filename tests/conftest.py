@@ -1,0 +1,133 @@
+"""Shared fixtures: real SQLite files, real authoring folders, a real waitress server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import waitress
+
+from content_mirror.authoring import read_source
+from server.app import close_app, create_app
+from server.importer import install
+from server.library import Library
+
+ITEMS = """id,kind,languages,audiences,age_min,age_max,subjects,duration,title_tg,title_ru,title_en,description_ru,text_tg,text_ru,text_en,steps_tg,file,file_tg,file_ru,poster,subtitles_tg
+video-count,video,tg,children,3,6,numeracy,0:12,Ҳисоб то панҷ,Счёт до пяти,Counting to five,Считаем яблоки,,,,,media/count.mp4,,,media/cover.svg,media/count.tg.vtt
+doc-plan,document,tg ru,educators,,,teaching,,Нақшаи дарс барои омӯзгор,План урока для воспитателя,Lesson plan for teachers,,,,,,,media/plan.tg.md,media/plan.ru.md,,
+tip-sleep,tip,tg ru en,parents,3,6,parenting health,,Хоби хуб,Хороший сон,Good sleep,,Ҳар шаб дар як вақт хобонед.,Укладывайте ребёнка в одно и то же время.,Put your child to bed at the same time every night.,,,,,,
+act-shapes,activity,tg,parents children,4,6,numeracy creative,15:00,Шаклҳои ҷолиб,Весёлые фигуры,Fun shapes,,,,,"Коғаз гиред
+Шаклҳоро буред",,,,,
+book-cat,book,tg ru en,children,3,5,literacy,,Гурбача,Котёнок,The kitten,,,,,,,,,media/cover.svg,
+course-start,course,tg ru en,educators,,,teaching,,Оғози кор,Начало работы,Getting started,,,,,,,,,,
+"""
+PAGES = """book,page,picture,text_tg,text_ru,text_en,narration_ru
+book-cat,1,media/cover.svg,Гурбача хоб аст.,Котёнок спит.,The kitten sleeps.,media/p1.ru.mp3
+book-cat,2,media/page2.svg,Гурбача бедор шуд.,Котёнок проснулся.,The kitten woke up.,
+"""
+COURSES = """course,module,title_tg,title_ru,title_en,lessons
+course-start,1,Дарси аввал,Первый урок,First lesson,doc-plan video-count
+"""
+MEDIA = {
+    "count.mp4": b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40,
+    "cover.svg": b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4" cx="5" cy="5"/></svg>',
+    "page2.svg": b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="4" height="4"/></svg>',
+    "count.tg.vtt": "WEBVTT\n\n00:00.000 --> 00:02.000\nЯк, ду, се, чор, панҷ себ\n".encode(),
+    "plan.tg.md": "# Нақшаи дарс\n\nБозӣ бо рақамҳо ва ҳуруфот.\n".encode(),
+    "plan.ru.md": "# План урока\n\nИгры с числами и буквами.\n".encode(),
+    "p1.ru.mp3": b"ID3" + bytes(500),
+}
+
+
+def write_source(root: Path, items: str = ITEMS, pages: str = PAGES, courses: str = COURSES) -> Path:
+    """A small but complete authoring folder: every kind but game, three languages."""
+    (root / "media").mkdir(parents=True, exist_ok=True)
+    for name, data in MEDIA.items():
+        (root / "media" / name).write_bytes(data)
+    (root / "items.csv").write_text(items, encoding="utf-8")
+    (root / "pages.csv").write_text(pages, encoding="utf-8")
+    (root / "courses.csv").write_text(courses, encoding="utf-8")
+    (root / "library.toml").write_text('channel = "test"\n', encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    return write_source(tmp_path / "source")
+
+
+@pytest.fixture
+def library(tmp_path) -> Library:
+    return Library(tmp_path / "data")
+
+
+@pytest.fixture
+def filled(library, source) -> Library:
+    src = read_source(source)
+    install(library, src.manifest, src.open)
+    return library
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+    def get(self, path: str, headers: dict | None = None):
+        """(status, headers, body) of a GET; errors are answers too."""
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def json(self, path: str, headers: dict | None = None):
+        status, _, body = self.get(path, headers)
+        return status, json.loads(body)
+
+
+@pytest.fixture
+def serve():
+    """Start a real waitress server on 127.0.0.1, port 0, for a library; stop it after."""
+    started = []
+
+    def start(library: Library, **settings) -> LiveServer:
+        app = create_app({"data_dir": str(library.data_dir), "usage_flush_seconds": 0.05, **settings},
+                         library=library)
+        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        started.append((server, thread, app))
+        return LiveServer(f"http://127.0.0.1:{server.effective_port}", app)
+
+    yield start
+    for server, thread, app in started:
+        server.close()
+        thread.join(timeout=5)
+        close_app(app)
+
+
+def need_tool(name: str) -> str:
+    """The path of a system tool, or a skip (a failure under SANDUQ_NO_SKIP, see below)."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (the README's test command installs it)")
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under SANDUQ_NO_SKIP=1 (CI sets it) a skipped test fails: CI has every tool."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("SANDUQ_NO_SKIP") == "1" and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which SANDUQ_NO_SKIP=1 forbids: {report.longrepr}"

@@ -1,0 +1,45 @@
+import copy
+
+import pytest
+
+from content_mirror.authoring import read_source
+from content_mirror.manifest import validate
+from server.errors import InvalidSource
+
+
+@pytest.fixture
+def manifest(source):
+    return read_source(source).manifest
+
+
+def break_(manifest, how):
+    broken = copy.deepcopy(manifest)
+    how(broken)
+    return broken
+
+
+@pytest.mark.parametrize("how,words", [
+    (lambda m: m.update(format="zip"), "format"),
+    (lambda m: m.update(sequence="7"), "sequence"),
+    (lambda m: m.update(channel="../x"), "channel"),
+    (lambda m: m["files"].update({"../../etc/passwd": {"size": 1, "mime": "video/mp4"}}), "not a lowercase hex"),
+    (lambda m: m["files"].update({"A" * 64: {"size": 1, "mime": "video/mp4"}}), "not a lowercase hex"),
+    (lambda m: next(iter(m["files"].values())).update(mime="text/html"), "not a type Sanduq serves"),
+    (lambda m: next(iter(m["files"].values())).update(size=-1), "size"),
+    (lambda m: m["items"][0].update(id="<script>"), "id"),
+    (lambda m: m["items"][0].update(kind="exe"), "kind"),
+    (lambda m: m["items"][0]["files"].append({"role": "main", "sha256": "0" * 64}), "files list does not hold"),
+    (lambda m: m["items"][0].update(title={"tg": 5}), "title"),
+    (lambda m: m["items"][0].update(age_min=9, age_max=3), "larger than age_max"),
+    (lambda m: m["items"][0].update(extra=1), "unknown fields"),
+    (lambda m: m["items"].append(copy.deepcopy(m["items"][0])), "appears twice"),
+    (lambda m: m["items"][0].update(description={"tg": "x" * 30_000}), "at most"),
+])
+def test_hostile_manifests_are_refused(manifest, how, words):
+    with pytest.raises(InvalidSource, match=words):
+        validate(break_(manifest, how))
+
+
+def test_titles_with_markup_are_kept_as_text(manifest):
+    manifest["items"][0]["title"]["en"] = "<script>alert(1)</script>"
+    assert validate(manifest)["items"][0]["title"]["en"].startswith("<script>")
