@@ -49,7 +49,9 @@ class Refused(SanduqError):
 
 def run_cli(main_body, *args, **kwargs) -> int:
     """Run a command body; turn domain errors into one sentence on stderr and an exit code."""
+    import os
     import sys
+    import traceback
 
     try:
         return main_body(*args, **kwargs) or 0
@@ -59,3 +61,9 @@ def run_cli(main_body, *args, **kwargs) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: still one sentence; the traceback only when debugging
+        if os.environ.get("SANDUQ_DEBUG"):
+            traceback.print_exc()
+        print(f"Sanduq stopped on an unexpected error ({e.__class__.__name__}: {e}); "
+              "run again with SANDUQ_DEBUG=1 and report what it prints.", file=sys.stderr)
+        return 70

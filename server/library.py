@@ -21,8 +21,8 @@ class Library:
             self.catalog = Catalog(self.data_dir / "catalog.db")
             self.store = ContentStore(self.data_dir / "store")
             self.device_id = _device_id(self.data_dir / "device-id")
-        except PermissionError as e:
-            raise SanduqError(f"Cannot write to the data folder {self.data_dir} ({e.strerror}); "
+        except OSError as e:
+            raise SanduqError(f"Cannot use the data folder {self.data_dir} ({e.strerror}); "
                               "choose another with --data-dir or fix its owner.") from e
 
 

@@ -110,9 +110,20 @@ def serve():
 
     yield start
     for server, thread, app in started:
-        server.close()
+        stop_server(server)
         thread.join(timeout=5)
+        assert not thread.is_alive(), "the server did not stop"
         close_app(app)
+
+
+def stop_server(server) -> None:
+    """Close every socket from inside waitress's own loop, so its loop ends cleanly."""
+    def close_all():
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(close_all)
+    server.task_dispatcher.shutdown()
 
 
 def need_tool(name: str) -> str:

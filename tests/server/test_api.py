@@ -1,0 +1,161 @@
+"""The JSON API through a real waitress server on 127.0.0.1."""
+
+import json
+import time
+import urllib.parse
+
+import pytest
+
+
+@pytest.fixture
+def live(filled, serve):
+    return serve(filled)
+
+
+def test_healthz(live, filled):
+    status, body = live.json("/healthz")
+    assert status == 200
+    assert body["status"] == "ok" and body["items"] == 6 and body["device_id"] == filled.device_id
+    assert body["version"] and body["channels"] == {"test": 1}
+
+
+def test_items_have_the_interface_fields(live):
+    status, body = live.json("/api/items")
+    assert status == 200 and body["total"] == 6
+    for item in body["items"]:
+        assert {"id", "kind", "title", "languages", "audiences", "files"} <= set(item)
+        for f in item["files"]:
+            assert {"sha256", "size", "mime", "url"} <= set(f)
+
+
+def test_paging_and_filters(live):
+    _, first = live.json("/api/items?limit=2")
+    _, second = live.json("/api/items?limit=2&offset=2")
+    assert len(first["items"]) == 2 and not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
+    _, parents = live.json("/api/items?audience=parents&age=5")
+    assert {i["id"] for i in parents["items"]} == {"tip-sleep", "act-shapes"}
+    _, ru = live.json("/api/items?language=ru&kind=document")
+    assert [i["id"] for i in ru["items"]] == ["doc-plan"]
+    _, facets = live.json("/api/facets")
+    assert "numeracy" in facets["subject"]
+
+
+@pytest.mark.parametrize("header,lang,title", [
+    ({"Accept-Language": "ru-RU,ru;q=0.9"}, None, "Счёт до пяти"),
+    ({"Accept-Language": "en-US"}, None, "Counting to five"),
+    ({}, None, "Ҳисоб то панҷ"),               # the default language: Tajik
+    ({"Accept-Language": "ru"}, "en", "Counting to five"),  # ?lang= wins
+    ({"Accept-Language": "uz"}, None, "Ҳисоб то панҷ"),
+])
+def test_title_in_the_phones_language(live, header, lang, title):
+    path = "/api/items/video-count" + (f"?lang={lang}" if lang else "")
+    status, item = live.json(path, header)
+    assert status == 200 and item["title"] == title
+    assert item["titles"]["tg"] == "Ҳисоб то панҷ"
+
+
+def test_unknown_item_is_json_404(live):
+    for path in ("/api/items/nothing-here", "/api/items/..%2F..%2Fetc", "/api/items/" + "x" * 300):
+        status, headers, body = live.get(path)
+        assert status == 404 and headers["Content-Type"] == "application/json"
+        assert "error" in json.loads(body)
+
+
+def test_etag_gives_304(live):
+    status, headers, _ = live.get("/api/items?limit=3")
+    status, _, body = live.get("/api/items?limit=3", {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b""
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("ҳисоб", "video-count"), ("хисоб", "video-count"), ("Счёт", "video-count"),
+    ("counting", "video-count"), ("укладыв", "tip-sleep"), ("kitten", "book-cat"),
+])
+def test_search(live, query, expected):
+    status, body = live.json("/api/search?q=" + urllib.parse.quote(query))
+    assert status == 200 and body["items"][0]["id"] == expected
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/search?q=%FF%FE%00", 200),
+    ("/api/search?q=" + "a" * 5000, 400),
+    ("/api/search?q=%22%2A%28NEAR", 200),
+    ("/api/search?q=a&limit=-1", 400),
+    ("/api/items?limit=abc", 400),
+    ("/api/items?limit=100000", 400),
+    ("/api/items?offset=1e9", 400),
+    ("/api/items?kind=<script>", 400),
+    ("/api/items?audience=martians", 400),
+    ("/api/items?age=200", 400),
+    ("/api/items?" + "&".join(f"x{n}=y" for n in range(2000)), 200),
+    ("/api/nothing", 404),
+    ("/%2e%2e/%2e%2e/etc/passwd", 404),
+])
+def test_malformed_requests_get_a_clear_4xx(live, path, status):
+    got, headers, body = live.get(path)
+    assert got == status
+    if status >= 400:
+        assert json.loads(body)["error"]
+
+
+def test_search_with_no_result_is_recorded_without_identity(live, filled):
+    status, body = live.json("/api/search?q=" + urllib.parse.quote("динозавр"))
+    assert status == 200 and body["items"] == []
+    live.json("/api/search?q=dinosaur&suggest=1")  # typing: not recorded
+    events = _wait_for_events(filled, 1)
+    assert [(e["type"], e["text"]) for e in events] == [("search-empty", "динозавр")]
+    assert len(events[0]["id"]) == 32
+
+
+def test_events_are_recorded_in_batches(live, filled):
+    import urllib.request
+
+    payload = {"events": [{"type": "opened", "item": "video-count"},
+                          {"type": "progress", "item": "video-count", "value": 0.5},
+                          {"type": "finished", "item": "book-cat"}]}
+    request = urllib.request.Request(live.url + "/api/events", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request) as r:
+        assert r.status == 204
+    events = _wait_for_events(filled, 3)
+    assert sorted(e["type"] for e in events) == ["finished", "opened", "progress"]
+    assert len({e["id"] for e in events}) == 3
+
+
+@pytest.mark.parametrize("payload", [
+    b"not json", b'{"events": "x"}', b'{"events": [{"type": "hack"}]}',
+    b'{"events": [{"type": "opened", "item": "../x"}]}',
+    b'{"events": [{"type": "opened", "value": "NaN"}]}',
+    json.dumps({"events": [{"type": "opened"}] * 101}).encode(),
+    b"x" * 100_000,
+])
+def test_bad_events_are_refused(live, payload):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(live.url + "/api/events", data=payload, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert caught.value.code in (400, 413)
+
+
+def _wait_for_events(library, count, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = _read(library)
+        if len(events) >= count:
+            return events
+        time.sleep(0.05)
+    raise AssertionError(f"expected {count} events, found {len(events)}")
+
+
+def _read(library):
+    import sqlite3
+
+    conn = sqlite3.connect(library.data_dir / "usage.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY time")]
+    finally:
+        conn.close()

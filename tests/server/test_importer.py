@@ -1,0 +1,116 @@
+"""The import path the demo and bundles share: order, space, resume, no half state."""
+
+import copy
+import io
+from contextlib import contextmanager
+
+import pytest
+
+from content_mirror.authoring import read_source
+from server.errors import NotEnoughSpace, Refused
+from server.importer import install
+
+
+@pytest.fixture
+def src(source):
+    return read_source(source)
+
+
+def test_install_then_same_again_is_a_no_op(library, src):
+    first = install(library, src.manifest, src.open)
+    assert first.status == "installed" and first.items == 6
+    assert first.files_copied == len(src.manifest["files"])
+    again = install(library, src.manifest, src.open)
+    assert again.status == "already installed" and again.files_copied == 0
+
+
+def test_every_installed_file_is_in_the_store_with_its_hash(filled, src):
+    import hashlib
+
+    for sha in src.manifest["files"]:
+        assert hashlib.sha256(filled.store.path(sha).read_bytes()).hexdigest() == sha
+    # the cover used twice is stored once
+    assert len(list(filled.store)) == len(src.manifest["files"]) == 7
+
+
+def test_older_sequence_is_refused_as_downgrade(library, src):
+    newer = dict(src.manifest, sequence=5)
+    install(library, newer, src.open)
+    with pytest.raises(Refused, match="older than the installed 5"):
+        install(library, dict(src.manifest, sequence=4), src.open)
+
+
+def test_not_enough_space_says_how_much(library, src):
+    with pytest.raises(NotEnoughSpace, match=r"needs \d+ MB free on the box .* only \d+ MB is free"):
+        install(library, src.manifest, src.open, reserve_bytes=10**18)
+    assert library.catalog.count() == 0 and list(library.store) == []
+
+
+def test_tampered_payload_leaves_library_as_it_was(filled, src):
+    manifest = copy.deepcopy(src.manifest)
+    manifest["sequence"] = 2
+    manifest["items"][0]["title"]["en"] = "changed"
+    new_sha = "ab" * 32  # a file whose bytes will not hash to its name
+    manifest["files"][new_sha] = {"size": 5, "mime": "video/mp4"}
+    manifest["items"][0]["files"].append({"role": "main", "lang": "en", "sha256": new_sha})
+
+    @contextmanager
+    def opener(sha):
+        yield io.BytesIO(b"evil!") if sha == new_sha else src.open(sha)
+
+    with pytest.raises(Refused, match="does not match its SHA-256"):
+        install(filled, manifest, opener)
+    assert filled.catalog.get("video-count")["title"]["en"] == "Counting to five"
+    assert filled.catalog.sequences() == {"test": 1}
+    assert not filled.store.has(new_sha)
+
+
+class PulledStick(Exception):
+    pass
+
+
+def test_pulled_stick_mid_copy_resumes_next_time(library, src):
+    shas = sorted(src.manifest["files"])
+    copied = []
+
+    @contextmanager
+    def failing(sha):
+        if len(copied) == 3:
+            # the stick goes away halfway through the fourth file
+            data = src.paths[sha].read_bytes()
+
+            class Half(io.BytesIO):
+                def read(self, n=-1):
+                    if self.tell() >= len(data) // 2:
+                        raise PulledStick()
+                    return super().read(min(n, len(data) // 2 - self.tell()) if n > 0 else len(data) // 2)
+
+            yield Half(data)
+        else:
+            copied.append(sha)
+            with src.open(sha) as f:
+                yield f
+
+    with pytest.raises(PulledStick):
+        install(library, src.manifest, failing)
+    assert library.catalog.count() == 0  # nothing visible yet
+    assert len(list(library.store)) == 3  # three whole files kept
+    result = install(library, src.manifest, src.open)
+    assert result.files_copied == len(shas) - 3
+    assert library.catalog.count() == 6
+
+
+def test_removed_items_files_are_deleted(filled, src):
+    manifest = copy.deepcopy(src.manifest)
+    manifest["sequence"] = 2
+    manifest["items"] = [i for i in manifest["items"] if i["id"] != "doc-plan"]
+    result = install(filled, manifest, src.open)
+    assert result.files_deleted == 2  # the two Markdown files only doc-plan used
+    assert len(list(filled.store)) == 5
+
+
+def test_delta_removes_listed_items_only(filled, src):
+    delta = {"format": "sanduq-bundle/1", "channel": "test", "sequence": 2, "full": False,
+             "items": [], "files": {}, "remove": ["tip-sleep"]}
+    install(filled, delta, src.open)
+    assert filled.catalog.count() == 5 and filled.catalog.get("tip-sleep") is None
