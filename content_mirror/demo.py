@@ -25,7 +25,7 @@ def write_source(target: Path) -> None:
     shutil.copytree(SOURCE, target, dirs_exist_ok=True)
 
 
-def install_demo(library: Library) -> InstallResult:
+def install_demo(library: Library, reserve_bytes: int = 0) -> InstallResult:
     """Fill LIBRARY with the demo (a no-op when this demo is already installed)."""
     source = read_source(SOURCE)
-    return install(library, source.manifest, source.open)
+    return install(library, source.manifest, source.open, reserve_bytes=reserve_bytes)

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import sqlite_utils
-
 from server import search
 
 
-def _m1(db: sqlite_utils.Database) -> None:
+def _m1(db) -> None:  # db: sqlite_utils.Database
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["channels"].create({"channel": str, "sequence": int, "installed_at": str}, pk="channel")
     db["files"].create({"sha256": str, "size": int, "mime": str}, pk="sha256")
@@ -91,33 +89,40 @@ class Catalog:
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        db = self._connect()
-        with db.conn:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            for number, migration in enumerate(MIGRATIONS[version:], version + 1):
-                migration(db)
-                db.execute(f"PRAGMA user_version = {number}")
+        conn = self._connect()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < len(MIGRATIONS):
+            # Imported only here: reading needs plain sqlite3, and the server stays smaller.
+            import sqlite_utils
 
-    def _connect(self) -> sqlite_utils.Database:
+            db = sqlite_utils.Database(conn)
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                for number, migration in enumerate(MIGRATIONS[version:], version + 1):
+                    migration(db)
+                    conn.execute(f"PRAGMA user_version = {number}")
+        conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a commit is on disk before it returns; writes are rare (imports), reads many.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        return sqlite_utils.Database(conn)
+        return conn
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> sqlite3.Connection:
         """This thread's connection."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
+        conn = getattr(self._local, "db", None)
+        if conn is None:
+            conn = self._local.db = self._connect()
+        return conn
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
+        conn = getattr(self._local, "db", None)
+        if conn is not None:
+            conn.close()
             self._local.db = None
 
     # Reading
@@ -210,7 +215,7 @@ class Catalog:
                 raise
 
     @staticmethod
-    def _delete(db: sqlite_utils.Database, item_id: str) -> None:
+    def _delete(db: sqlite3.Connection, item_id: str) -> None:
         row = db.execute("SELECT rowid FROM items WHERE id = ?", [item_id]).fetchone()
         if row:
             db.execute("DELETE FROM items_fts WHERE rowid = ?", [row[0]])
@@ -234,10 +239,10 @@ class Catalog:
         tags = ({f"audience:{a}" for a in item.get("audiences", [])}
                 | {f"subject:{s}" for s in item.get("subjects", [])}
                 | {f"lang:{lang}" for lang in item.get("languages", [])})
-        db.conn.executemany("INSERT INTO tags VALUES (?, ?)", [(rowid, t) for t in sorted(tags)])
-        db.conn.executemany("INSERT INTO item_files VALUES (?, ?)",
+        db.executemany("INSERT INTO tags VALUES (?, ?)", [(rowid, t) for t in sorted(tags)])
+        db.executemany("INSERT INTO item_files VALUES (?, ?)",
                        [(rowid, ref["sha256"]) for ref in item.get("files", [])])
-        db.conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
+        db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
                        [(ref["sha256"], files[ref["sha256"]]["size"], files[ref["sha256"]]["mime"])
                         for ref in item.get("files", [])])
         db.execute("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",

@@ -44,7 +44,7 @@ def _main(argv: list[str] | None) -> int:
     if args.demo and library.catalog.count() == 0:
         from content_mirror.demo import install_demo
 
-        result = install_demo(library)
+        result = install_demo(library, reserve_bytes=settings["disk_reserve_mb"] * 1024 * 1024)
         print(f"Installed the demo library: {result.items} items.", flush=True)
     serve(settings, library)
     return 0

@@ -37,7 +37,6 @@ SETTINGS = [
     Setting("threads", 8, "web server worker threads (each serves one request at a time)", int),
     Setting("school_name", "Sanduq", "name of this library, shown on pages and announced on the network", str),
     Setting("default_language", "tg", "interface and content language when the phone asks for none we have", str),
-    Setting("trusted_keys_dir", "", "folder of trusted minisign public keys (*.pub); empty means DATA_DIR/trusted-keys", str),
     Setting("disk_reserve_mb", 200, "space an import always leaves free on the data disk, in MB", int),
     Setting("usage_flush_seconds", 1.0, "how often recorded usage events are written to disk, in seconds", float),
     Setting("debug", False, "show tracebacks in the log (never to users)", _bool),
