@@ -7,15 +7,14 @@ has it gets a 304 with no body.
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from typing import Callable
 
 from flask import Blueprint, Response, json, request
 
 from content_mirror.manifest import AUDIENCES, EXTENSIONS, ITEM_ID, KINDS, LANG, SUBJECTS
-from server.app import language, state
+from server.answers import Answer, AnswerCache, respond
+from server.app import state
+from server.i18n import language
 from server.catalog import Filters
 from server.errors import BadRequest, NotFound
 from server.usage import TYPES
@@ -24,28 +23,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
 MAX_QUERY = 200
 MAX_EVENTS = 100
-
-
-class AnswerCache:
-    """Least-recently-used answers, keyed with the catalog generation so imports refresh them."""
-
-    def __init__(self, size: int = 512):
-        self.size = size
-        self._answers: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, build: Callable[[], object]) -> tuple[bytes, str]:
-        with self._lock:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                return self._answers[key]
-        body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
-        answer = (body, hashlib.blake2b(body, digest_size=12).hexdigest())
-        with self._lock:
-            self._answers[key] = answer
-            if len(self._answers) > self.size:
-                self._answers.popitem(last=False)
-        return answer
 
 
 _cache = AnswerCache()
@@ -75,16 +52,14 @@ def public_item(item: dict, lang: str) -> dict:
     return out
 
 
-def _answer(build: Callable[[], object]) -> Response:
-    lang = language()
+def _cached(build: Callable[[], object]) -> Answer:
     key = (state().library.catalog.generation(), request.path,
-           tuple(sorted(request.args.items(multi=True))), lang)
-    body, etag = _cache.get(key, build)
-    response = Response(body, mimetype="application/json")
-    response.set_etag(etag)
-    response.headers["Vary"] = "Accept-Language"
-    response.cache_control.no_cache = True  # revalidate: a 304 costs a few bytes
-    return response.make_conditional(request)
+           tuple(sorted(request.args.items(multi=True))), language())
+    return _cache.get(key, lambda: json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _answer(build: Callable[[], object]) -> Response:
+    return respond(_cached(build), "application/json")
 
 
 def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
@@ -154,11 +129,11 @@ def search():
         lang = language()
         return {"query": query, "items": [public_item(i, lang) for i in page.items]}
 
-    response = _answer(build)
+    answer = _cached(build)
     # The body ends with the items list (see build), so an empty result is its last bytes.
-    if not suggest and query.strip() and response.get_data().endswith(b'"items":[]}'):
+    if not suggest and query.strip() and answer.body.endswith(b'"items":[]}'):
         state().usage.record("search-empty", text=query.strip(), lang=language())
-    return response
+    return respond(answer, "application/json")
 
 
 @bp.get("/facets")

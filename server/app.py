@@ -15,7 +15,9 @@ from server.library import Library
 from server.usage import UsageLog
 
 log = logging.getLogger(__name__)
-LANGUAGES = ("tg", "ru", "en")  # interface languages; content may be in any
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; media-src 'self'; frame-src 'self'; object-src 'none'; "
+               "base-uri 'none'; form-action 'self'")
 MESSAGES = {404: "There is nothing at this address.",
             405: "This address does not take that kind of request.",
             413: "The request is too large."}
@@ -38,18 +40,21 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     """Build the app. OVERRIDES are settings that win over file and environment."""
     settings = settings_table.load(overrides)
     library = library or Library(settings["data_dir"])
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the only bodies we take are small JSON
     app.json.ensure_ascii = False  # Cyrillic as UTF-8: a third of the bytes of \\u escapes
     app.json.sort_keys = False
     app.extensions["sanduq"] = State(settings, library,
                                      UsageLog(library.data_dir / "usage.db", settings["usage_flush_seconds"]))
 
-    from server import api, files
+    from server import api, assets, files, games, i18n, pages
 
-    app.register_blueprint(api.bp)
-    app.register_blueprint(files.bp)
+    for module in (api, assets, files, games, pages):
+        app.register_blueprint(module.bp)
     app.register_error_handler(Exception, _handle_error)
+    app.after_request(i18n.remember_choice)
+    app.after_request(_page_headers)
+    app.jinja_env.autoescape = True
 
     @app.get("/healthz")
     def healthz():
@@ -66,8 +71,17 @@ def close_app(app: Flask) -> None:
     app.extensions["sanduq"].usage.close()
 
 
+def _page_headers(response):
+    """Pages may load only the site's own scripts, pictures, media and frames."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def _handle_error(error: Exception):
-    """The one place an exception becomes an answer: JSON for the API and files."""
+    """The one place an exception becomes an answer: JSON for the API and files, else a page."""
     if isinstance(error, SanduqError):
         status, message = error.status, error.message
     elif isinstance(error, HTTPException):
@@ -76,7 +90,10 @@ def _handle_error(error: Exception):
     else:
         log.exception("unexpected error on %s", request.path)
         status, message = 500, "Something went wrong on the box; try again, and if it keeps happening restart the box."
-    response = jsonify(error=message, status=status)
+    if request.path.startswith(("/api/", "/files/", "/play/", "/static/", "/healthz")):
+        response = jsonify(error=message, status=status)
+    else:
+        response = _error_page(status, message)
     response.status_code = status
     if isinstance(error, HTTPException):  # keep Content-Range of a 416, Allow of a 405
         for name, value in error.get_headers():
@@ -85,9 +102,20 @@ def _handle_error(error: Exception):
     return response
 
 
-def language() -> str:
-    """The language of this request: ?lang=, then the phone's Accept-Language, then the default."""
-    asked = request.args.get("lang", "")
-    if asked in LANGUAGES:
-        return asked
-    return request.accept_languages.best_match(LANGUAGES) or state().settings["default_language"]
+def _error_page(status: int, message: str):
+    """An error as a page in the reader's language."""
+    from flask import make_response, render_template
+
+    from server.i18n import gettext_
+
+    headings = {404: gettext_("We could not find this page"),
+                500: gettext_("Something went wrong on the box")}
+    texts = {404: gettext_("It may have been removed in an update. Look for it from the front page."),
+             500: gettext_("Please try again. If it keeps happening, restart the box.")}
+    try:
+        html = render_template("error.html", heading=headings.get(status, gettext_("This did not work")),
+                               message=texts.get(status, message))
+    except Exception:  # the page itself failed: plain words, never a traceback
+        log.exception("error page failed")
+        html = "<!doctype html><title>Sanduq</title><p>Something went wrong. <a href='/'>Sanduq</a></p>"
+    return make_response(html)

@@ -12,6 +12,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 TYPES = ("opened", "progress", "finished", "search-empty")
 MAX_PENDING = 10_000  # beyond this, under a flood, events are dropped rather than memory grown
+POPULAR_DAYS = 30
+POPULAR_SECONDS = 60  # how long the "popular" list is reused before it is counted again
 
 
 class UsageLog:
@@ -36,6 +39,7 @@ class UsageLog:
                 id TEXT PRIMARY KEY, time TEXT NOT NULL, type TEXT NOT NULL,
                 item TEXT, value REAL, lang TEXT, text TEXT)""")
         conn.close()
+        self._popular: tuple[float, tuple[str, ...]] = (-POPULAR_SECONDS, ())
         self._thread = threading.Thread(target=self._write_loop, name="usage-writer", daemon=True)
         self._thread.start()
 
@@ -85,6 +89,22 @@ class UsageLog:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=30)
+
+    def popular(self, limit: int = 12) -> tuple[str, ...]:
+        """Ids of the items opened most in the last 30 days, most first (recounted each minute)."""
+        counted_at, ids = self._popular
+        if time.monotonic() - counted_at < POPULAR_SECONDS:
+            return ids[:limit]
+        since = datetime.fromtimestamp(time.time() - POPULAR_DAYS * 86400, timezone.utc)
+        conn = self._connect()
+        try:
+            rows = conn.execute("SELECT item FROM events WHERE type = 'opened' AND time > ? AND item IS NOT NULL "
+                                "GROUP BY item ORDER BY count(*) DESC, item LIMIT 50",
+                                [since.strftime("%Y-%m-%dT%H:%M:%S")]).fetchall()
+        finally:
+            conn.close()
+        self._popular = (time.monotonic(), tuple(r[0] for r in rows))
+        return self._popular[1][:limit]
 
     def events(self, since: str = "") -> Iterator[dict]:
         """Every stored event after time SINCE, oldest first."""

@@ -1,0 +1,189 @@
+"""The phone site: home, browse, item pages for every kind, search, classroom, records.
+
+Pages work without JavaScript (site.js only improves them) and are built once per catalog
+change, language and "popular" list, then served from the answer cache with gzip and ETag.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from flask import Blueprint, render_template, request
+
+from content_mirror.manifest import AUDIENCES, KINDS, SUBJECTS
+from server.answers import AnswerCache, respond
+from server.api import file_url, filters, pick
+from server.app import state
+from server.assets import asset_url
+from server.catalog import Filters
+from server.errors import NotFound
+from server.i18n import LANGUAGES, NAMES, N_, gettext_, language, ngettext_
+
+bp = Blueprint("site", __name__)
+PAGE_SIZE = 24
+AGES = (2, 3, 4, 5, 6)
+
+
+KIND_NAMES = {"video": N_("Videos"), "audio": N_("Songs and stories"), "book": N_("Picture books"),
+              "document": N_("Readings"), "game": N_("Games"), "activity": N_("Activities"),
+              "tip": N_("Tips"), "course": N_("Courses")}
+KIND_EMOJI = {"video": "🎬", "audio": "🎵", "book": "📖", "document": "📄", "game": "🎲",
+              "activity": "✂️", "tip": "💡", "course": "🎓"}
+AUDIENCE_NAMES = {"children": N_("Children"), "parents": N_("Parents"), "educators": N_("Teachers")}
+AUDIENCE_EMOJI = {"children": "🧒", "parents": "👪", "educators": "🍎"}
+SUBJECT_NAMES = {"literacy": N_("Letters and words"), "numeracy": N_("Numbers"),
+                 "socio-emotional": N_("Feelings and friends"), "physical": N_("Movement"),
+                 "creative": N_("Art and making"), "science": N_("The world around us"),
+                 "health": N_("Health"), "music": N_("Music"), "parenting": N_("Parenting"),
+                 "teaching": N_("Teaching")}
+_pages = AnswerCache(256)
+
+
+@lru_cache(maxsize=64)
+def render_markdown(sha: str) -> str:
+    """A document's Markdown as HTML. Raw HTML in it is shown as text, never run."""
+    from markdown_it import MarkdownIt
+
+    text = state().library.store.path(sha).read_text(encoding="utf-8", errors="replace")
+    return MarkdownIt("commonmark", {"html": False}).render(text)
+
+
+def files_of(item: dict, role: str, *, page: int | None = None) -> list[dict]:
+    return [dict(f, url=file_url(f)) for f in item.get("files", [])
+            if f["role"] == role and f.get("page") == page]
+
+
+def file_for(item: dict, role: str, *, page: int | None = None) -> dict | None:
+    """The file of ROLE in the reader's language, or the nearest there is."""
+    found = files_of(item, role, page=page)
+    by_lang = {f.get("lang") or "": f for f in found}
+    chosen = pick({k: k or "-" for k in by_lang}, language())
+    return by_lang.get("" if chosen == "-" else chosen) if found else None
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some query arguments changed (None removes one)."""
+    args = {k: v for k, v in request.args.items() if k not in changes}
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+@bp.app_context_processor
+def helpers():
+    lang = language()
+    return {"_": gettext_, "ngettext": ngettext_, "lang": lang, "languages": LANGUAGES,
+            "language_names": NAMES, "asset": asset_url, "t": lambda texts: pick(texts or {}, lang),
+            "tl": lambda texts: (texts or {}).get(lang) or next(iter((texts or {}).values()), []),
+            "kind_names": KIND_NAMES, "kind_emoji": KIND_EMOJI, "audience_names": AUDIENCE_NAMES,
+            "audience_emoji": AUDIENCE_EMOJI, "subject_names": SUBJECT_NAMES,
+            "file_for": file_for, "files_of": files_of, "url_with": url_with,
+            "school": state().settings["school_name"]}
+
+
+@bp.get("/")
+def home():
+    catalog = state().library.catalog
+
+    def build():
+        popular = [i for i in (catalog.get(x) for x in state().usage.popular(8)) if i]
+        return render_template("home.html", audiences=AUDIENCES, popular=popular,
+                               new=catalog.items(Filters(), limit=8).items)
+
+    return _cached_page(build)
+
+
+def _cached_page(build):
+    """Render once per (catalog, popular list, URL, language); serve with gzip and ETag."""
+    key = (state().library.catalog.generation(), state().usage.popular(), request.full_path, language())
+    return respond(_pages.get(key, lambda: build().encode()), "text/html")
+
+
+@bp.get("/browse")
+def browse():
+    chosen = filters()
+    number = _page_number()
+
+    def build():
+        page = state().library.catalog.items(chosen, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        facets = state().library.catalog.facets()
+        return render_template("browse.html", page=page, number=number, pages=-(-page.total // PAGE_SIZE),
+                               chosen=chosen, facets=facets, ages=AGES, kinds=KINDS, subjects=SUBJECTS)
+
+    return _cached_page(build)
+
+
+def _page_number() -> int:
+    text = request.args.get("page", "1")
+    return int(text) if text.isdigit() and 0 < int(text) < 10_000 else 1
+
+
+@bp.get("/item/<item_id>")
+def item(item_id: str):
+    catalog = state().library.catalog
+    found = catalog.get(item_id) if len(item_id) <= 64 else None
+    if found is None:
+        raise NotFound(gettext_("This item is not in the library. It may have been removed in an update."))
+    state().usage.record("opened", item=item_id, lang=language())
+
+    def build():
+        return render_template("item.html", item=found, next=_next_item(found),
+                               lessons=_lessons(found), document=_document(found))
+
+    return _cached_page(build)
+
+
+def _next_item(item: dict) -> dict | None:
+    """What to offer when this one ends: the next of its kind for its first audience."""
+    same = Filters(kind=item["kind"], audience=(item.get("audiences") or [None])[0])
+    ids = [i["id"] for i in state().library.catalog.items(same, limit=200, order="id").items]
+    if item["id"] not in ids or len(ids) < 2:
+        return None
+    return state().library.catalog.get(ids[(ids.index(item["id"]) + 1) % len(ids)])
+
+
+def _lessons(item: dict) -> dict[str, dict]:
+    wanted = {lesson for module in item.get("modules", []) for lesson in module["lessons"]}
+    return {x: found for x in wanted if (found := state().library.catalog.get(x))}
+
+
+def _document(item: dict) -> str | None:
+    if item["kind"] != "document":
+        return None
+    main = file_for(item, "main")
+    return render_markdown(main["sha256"]) if main and main["mime"] == "text/markdown" else None
+
+
+@bp.get("/item/<item_id>/record")
+def record(item_id: str):
+    found = state().library.catalog.get(item_id) if len(item_id) <= 64 else None
+    if found is None or found["kind"] != "course":
+        raise NotFound(gettext_("This item is not in the library. It may have been removed in an update."))
+    return _cached_page(lambda: render_template("record.html", item=found, lessons=_lessons(found)))
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "").strip()[:200]
+
+    catalog = state().library.catalog
+    results = catalog.search(query, Filters(), limit=48).items if query else []
+    if query and not results:
+        state().usage.record("search-empty", text=query, lang=language())
+
+    def build():
+        instead = [] if results else catalog.items(Filters(audience="children", kind="video"), limit=6).items
+        return render_template("search.html", query=query, results=results, instead=instead)
+
+    return _cached_page(build)
+
+
+@bp.get("/classroom")
+def classroom():
+    def build():
+        catalog = state().library.catalog
+        picks = (catalog.items(Filters(audience="children", kind="video"), limit=12).items
+                 + catalog.items(Filters(audience="children", kind="book"), limit=6).items)
+        return render_template("classroom.html", picks=picks)
+
+    return _cached_page(build)
