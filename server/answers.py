@@ -1,8 +1,12 @@
-"""Answers built once and served many times: API JSON and pages, with ETag and gzip.
+"""Answers built once and served many times, before Flask is even entered.
 
-A classroom of phones asking for the same page costs one build per catalog change. Each
-answer is kept with its gzip form (phones on a 20 Mbps hotspot shared by twenty: bytes are
-the scarce thing) and an ETag, so a phone that has it already gets a 304 with no body.
+API lists, items, search results, pages and the site's assets are the same bytes for every
+phone that asks the same way, until the catalog changes. A view marks such a response with
+`cacheable()`; this WSGI layer then keeps it (with its gzip form and an ETag) under the raw
+request (catalog generation, "popular" list, path, query, Accept-Language, Cookie) and
+answers the next identical request from memory: a 304 when the phone has it, gzip when the
+phone takes it. A view's side effect that must happen on every request (counting an opened
+item) travels with the answer as `on_hit`. The cache is bounded in bytes, not entries.
 """
 
 from __future__ import annotations
@@ -12,56 +16,120 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Hashable
+from typing import Callable
 
 from flask import Response, request
+from werkzeug.http import parse_etags
 
+MARK = "X-Sanduq-Answer"
 GZIP_FROM = 512  # smaller bodies gain nothing worth a header
+GZIP_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
 
 
 @dataclass(frozen=True)
 class Answer:
+    status: str
+    headers: tuple[tuple[str, str], ...]
     body: bytes
     gzipped: bytes | None
     etag: str
+    on_hit: Callable[[], None] | None
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"") + 200
 
 
-def make_answer(body: bytes) -> Answer:
-    gzipped = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_FROM else None
-    return Answer(body, gzipped, hashlib.blake2b(body, digest_size=12).hexdigest())
+def cacheable(response: Response, on_hit: Callable[[], None] | None = None,
+              vary: str | None = "Accept-Language, Cookie") -> Response:
+    """Mark RESPONSE as the same for every identical request until the catalog changes."""
+    response.headers[MARK] = "1"
+    if vary:
+        response.headers.setdefault("Vary", vary)
+    if "Cache-Control" not in response.headers:
+        response.cache_control.no_cache = True  # revalidate each time: a 304 costs a few bytes
+    if on_hit is not None:
+        request.environ["sanduq.on_hit"] = on_hit
+    return response
 
 
-class AnswerCache:
-    """The most recently used answers; keys carry the catalog generation, so imports refresh them."""
+def _answer(status: str, headers: list[tuple[str, str]], body: bytes, on_hit) -> Answer:
+    kept = tuple((k, v) for k, v in headers if k.lower() not in ("content-length", MARK.lower()))
+    mime = next((v for k, v in kept if k.lower() == "content-type"), "")
+    gzipped = None
+    if len(body) >= GZIP_FROM and mime.startswith(GZIP_TYPES):
+        gzipped = gzip.compress(body, 6, mtime=0)
+    etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    return Answer(status, kept, body, gzipped, etag, on_hit)
 
-    def __init__(self, size: int = 512):
-        self.size = size
-        self._answers: OrderedDict[Hashable, Answer] = OrderedDict()
+
+class AnswerFront:
+    """WSGI middleware holding answers in at most MAX_BYTES of memory."""
+
+    def __init__(self, app, key: Callable[[], tuple], max_bytes: int):
+        self.app = app
+        self.key = key  # what besides the request makes an answer stale
+        self.max_bytes = max_bytes
+        self._answers: OrderedDict[tuple, Answer] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, build: Callable[[], bytes]) -> Answer:
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        key = (self.key(), environ.get("PATH_INFO"), environ.get("QUERY_STRING"),
+               environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_COOKIE"))
         with self._lock:
-            if key in self._answers:
+            answer = self._answers.get(key)
+            if answer is not None:
                 self._answers.move_to_end(key)
-                return self._answers[key]
-        answer = make_answer(build())
+        if answer is None:
+            captured: list = []
+            body = self.app(environ, lambda status, headers, exc_info=None: captured.extend((status, headers)))
+            status, headers = captured
+            if not any(k == MARK for k, _ in headers) or not status.startswith("200"):
+                start_response(status, headers)
+                return body
+            try:
+                data = b"".join(body)
+            finally:
+                getattr(body, "close", lambda: None)()
+            answer = _answer(status, headers, data, environ.get("sanduq.on_hit"))
+            self._keep(key, answer)
+        elif answer.on_hit is not None:
+            answer.on_hit()
+        return self._send(answer, environ, start_response)
+
+    def _keep(self, key: tuple, answer: Answer) -> None:
+        if answer.size > self.max_bytes // 8:
+            return  # one huge answer must not push out everything else
         with self._lock:
+            old = self._answers.pop(key, None)
+            self._bytes += answer.size - (old.size if old else 0)
             self._answers[key] = answer
-            while len(self._answers) > self.size:
-                self._answers.popitem(last=False)
-        return answer
+            while self._bytes > self.max_bytes:
+                _, dropped = self._answers.popitem(last=False)
+                self._bytes -= dropped.size
 
-
-def respond(answer: Answer, mimetype: str, *, status: int = 200, vary: str = "Accept-Language, Cookie") -> Response:
-    """A response for ANSWER: 304 when the phone has it, gzip when the phone takes it."""
-    use_gzip = answer.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", "")
-    response = Response(answer.gzipped if use_gzip else answer.body, status=status, mimetype=mimetype)
-    if use_gzip:
-        response.headers["Content-Encoding"] = "gzip"
-    # The gzip form is another representation: its own ETag, as RFC 9110 asks.
-    response.set_etag(answer.etag + ("-gz" if use_gzip else ""))
-    response.headers["Vary"] = ", ".join(filter(None, (vary, "Accept-Encoding")))
-    response.cache_control.no_cache = True  # always revalidate: a 304 costs a few bytes
-    if status == 200:
-        response = response.make_conditional(request)
-    return response
+    @staticmethod
+    def _send(answer: Answer, environ, start_response):
+        use_gzip = answer.gzipped is not None and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        # The gzip form is another representation, so it gets its own ETag (RFC 9110).
+        etag = answer.etag + ("-gz" if use_gzip else "")
+        headers = list(answer.headers) + [("ETag", f'"{etag}"')]
+        vary = [i for i, (k, _) in enumerate(headers) if k.lower() == "vary"]
+        if answer.gzipped is not None:
+            if vary:
+                headers[vary[0]] = ("Vary", f"{headers[vary[0]][1]}, Accept-Encoding")
+            else:
+                headers.append(("Vary", "Accept-Encoding"))
+        asked = environ.get("HTTP_IF_NONE_MATCH")
+        if asked and parse_etags(asked).contains_weak(etag):
+            start_response("304 Not Modified", [h for h in headers if h[0].lower() != "content-type"])
+            return []
+        body = answer.gzipped if use_gzip else answer.body
+        if use_gzip:
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response(answer.status, headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]

@@ -7,12 +7,12 @@ has it gets a 304 with no body.
 
 from __future__ import annotations
 
-from typing import Callable
+from functools import partial
 
 from flask import Blueprint, Response, json, request
 
 from content_mirror.manifest import AUDIENCES, EXTENSIONS, ITEM_ID, KINDS, LANG, SUBJECTS
-from server.answers import Answer, AnswerCache, respond
+from server.answers import cacheable
 from server.app import state
 from server.i18n import language
 from server.catalog import Filters
@@ -23,9 +23,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
 MAX_QUERY = 200
 MAX_EVENTS = 100
-
-
-_cache = AnswerCache()
 
 
 def pick(texts: dict[str, str], lang: str) -> str:
@@ -52,14 +49,9 @@ def public_item(item: dict, lang: str) -> dict:
     return out
 
 
-def _cached(build: Callable[[], object]) -> Answer:
-    key = (state().library.catalog.generation(), request.path,
-           tuple(sorted(request.args.items(multi=True))), language())
-    return _cache.get(key, lambda: json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode())
-
-
-def _answer(build: Callable[[], object]) -> Response:
-    return respond(_cached(build), "application/json")
+def _answer(value: object, on_hit=None) -> Response:
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return cacheable(Response(body, mimetype="application/json"), on_hit)
 
 
 def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
@@ -90,15 +82,10 @@ def filters() -> Filters:
 def items():
     limit = _int_arg("limit", 50, 1, 200)
     offset = _int_arg("offset", 0, 0, 10**7)
-    chosen = filters()
-
-    def build():
-        page = state().library.catalog.items(chosen, limit=limit, offset=offset)
-        lang = language()
-        return {"items": [public_item(i, lang) for i in page.items], "total": page.total,
-                "limit": limit, "offset": offset}
-
-    return _answer(build)
+    page = state().library.catalog.items(filters(), limit=limit, offset=offset)
+    lang = language()
+    return _answer({"items": [public_item(i, lang) for i in page.items], "total": page.total,
+                    "limit": limit, "offset": offset})
 
 
 @bp.get("/items/<item_id>")
@@ -106,13 +93,10 @@ def item(item_id: str):
     if not ITEM_ID.fullmatch(item_id):
         raise NotFound(f"There is no item {item_id[:64]!r} in this library.")
 
-    def build():
-        found = state().library.catalog.get(item_id)
-        if found is None:
-            raise NotFound(f"There is no item {item_id!r} in this library.")
-        return public_item(found, language())
-
-    return _answer(build)
+    found = state().library.catalog.get(item_id)
+    if found is None:
+        raise NotFound(f"There is no item {item_id!r} in this library.")
+    return _answer(public_item(found, language()))
 
 
 @bp.get("/search")
@@ -121,24 +105,18 @@ def search():
     if len(query) > MAX_QUERY:
         raise BadRequest(f"The search text is too long; use at most {MAX_QUERY} characters.")
     limit = _int_arg("limit", 30, 1, 200)
-    chosen = filters()
-    suggest = request.args.get("suggest") == "1"
-
-    def build():
-        page = state().library.catalog.search(query, chosen, limit=limit)
-        lang = language()
-        return {"query": query, "items": [public_item(i, lang) for i in page.items]}
-
-    answer = _cached(build)
-    # The body ends with the items list (see build), so an empty result is its last bytes.
-    if not suggest and query.strip() and answer.body.endswith(b'"items":[]}'):
-        state().usage.record("search-empty", text=query.strip(), lang=language())
-    return respond(answer, "application/json")
+    page = state().library.catalog.search(query, filters(), limit=limit)
+    lang = language()
+    on_hit = None
+    if not page.items and query.strip() and request.args.get("suggest") != "1":
+        on_hit = partial(state().usage.record, "search-empty", text=query.strip(), lang=lang)
+        on_hit()
+    return _answer({"query": query, "items": [public_item(i, lang) for i in page.items]}, on_hit)
 
 
 @bp.get("/facets")
 def facets():
-    return _answer(lambda: state().library.catalog.facets())
+    return _answer(state().library.catalog.facets())
 
 
 @bp.post("/events")

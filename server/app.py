@@ -10,6 +10,7 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from server import __version__, settings as settings_table
+from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.library import Library
 from server.usage import UsageLog
@@ -55,6 +56,9 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     app.after_request(i18n.remember_choice)
     app.after_request(_page_headers)
     app.jinja_env.autoescape = True
+    front_state = app.extensions["sanduq"]
+    app.wsgi_app = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
+                               key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular()))
 
     @app.get("/healthz")
     def healthz():

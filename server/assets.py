@@ -10,9 +10,9 @@ import hashlib
 import mimetypes
 from pathlib import Path
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
-from server.answers import Answer, make_answer, respond
+from server.answers import cacheable
 from server.errors import NotFound
 
 FOLDER = Path(__file__).parent / "static"
@@ -20,14 +20,14 @@ YEAR = 365 * 24 * 3600
 bp = Blueprint("assets", __name__)
 
 
-def _load() -> tuple[dict[str, str], dict[str, tuple[Answer, str]]]:
+def _load() -> tuple[dict[str, str], dict[str, tuple[bytes, str]]]:
     urls, files = {}, {}
     for path in sorted(FOLDER.iterdir()):
         data = path.read_bytes()
         digest = hashlib.blake2b(data, digest_size=4).hexdigest()
         name = f"{path.stem}.{digest}{path.suffix}"
         urls[path.name] = f"/static/{name}"
-        files[name] = (make_answer(data), mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        files[name] = (data, mimetypes.guess_type(path.name)[0] or "application/octet-stream")
     return urls, files
 
 
@@ -42,10 +42,7 @@ def asset_url(name: str) -> str:
 def static_file(name: str):
     if name not in FILES:
         raise NotFound("This file is not part of the site.")
-    answer, mime = FILES[name]
-    response = respond(answer, mime, vary="")
-    response.cache_control.no_cache = None
-    response.cache_control.public = True
-    response.cache_control.max_age = YEAR
-    response.cache_control.immutable = True
-    return response
+    data, mime = FILES[name]
+    response = Response(data, mimetype=mime)
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    return cacheable(response, vary=None)

@@ -6,13 +6,13 @@ change, language and "popular" list, then served from the answer cache with gzip
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import urlencode
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from content_mirror.manifest import AUDIENCES, KINDS, SUBJECTS
-from server.answers import AnswerCache, respond
+from server.answers import cacheable
 from server.api import file_url, filters, pick
 from server.app import state
 from server.assets import asset_url
@@ -37,7 +37,6 @@ SUBJECT_NAMES = {"literacy": N_("Letters and words"), "numeracy": N_("Numbers"),
                  "creative": N_("Art and making"), "science": N_("The world around us"),
                  "health": N_("Health"), "music": N_("Music"), "parenting": N_("Parenting"),
                  "teaching": N_("Teaching")}
-_pages = AnswerCache(256)
 
 
 @lru_cache(maxsize=64)
@@ -93,10 +92,9 @@ def home():
     return _cached_page(build)
 
 
-def _cached_page(build):
-    """Render once per (catalog, popular list, URL, language); serve with gzip and ETag."""
-    key = (state().library.catalog.generation(), state().usage.popular(), request.full_path, language())
-    return respond(_pages.get(key, lambda: build().encode()), "text/html")
+def _cached_page(build, on_hit=None) -> Response:
+    """A page the same for every phone that asks the same way (see answers.py)."""
+    return cacheable(Response(build(), mimetype="text/html"), on_hit)
 
 
 @bp.get("/browse")
@@ -124,13 +122,14 @@ def item(item_id: str):
     found = catalog.get(item_id) if len(item_id) <= 64 else None
     if found is None:
         raise NotFound(gettext_("This item is not in the library. It may have been removed in an update."))
-    state().usage.record("opened", item=item_id, lang=language())
+    opened = partial(state().usage.record, "opened", item=item_id, lang=language())
+    opened()
 
     def build():
         return render_template("item.html", item=found, next=_next_item(found),
                                lessons=_lessons(found), document=_document(found))
 
-    return _cached_page(build)
+    return _cached_page(build, on_hit=opened)
 
 
 def _next_item(item: dict) -> dict | None:
@@ -168,14 +167,16 @@ def search():
 
     catalog = state().library.catalog
     results = catalog.search(query, Filters(), limit=48).items if query else []
+    empty = None
     if query and not results:
-        state().usage.record("search-empty", text=query, lang=language())
+        empty = partial(state().usage.record, "search-empty", text=query, lang=language())
+        empty()
 
     def build():
         instead = [] if results else catalog.items(Filters(audience="children", kind="video"), limit=6).items
         return render_template("search.html", query=query, results=results, instead=instead)
 
-    return _cached_page(build)
+    return _cached_page(build, on_hit=empty)
 
 
 @bp.get("/classroom")

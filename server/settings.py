@@ -38,6 +38,7 @@ SETTINGS = [
     Setting("school_name", "Sanduq", "name of this library, shown on pages and announced on the network", str),
     Setting("default_language", "tg", "interface and content language when the phone asks for none we have", str),
     Setting("disk_reserve_mb", 200, "space an import always leaves free on the data disk, in MB", int),
+    Setting("answer_cache_mb", 16, "memory for ready answers (pages, lists, searches), in MB", int),
     Setting("usage_flush_seconds", 1.0, "how often recorded usage events are written to disk, in seconds", float),
     Setting("debug", False, "show tracebacks in the log (never to users)", _bool),
 ]
