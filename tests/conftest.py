@@ -27,6 +27,7 @@ act-shapes,activity,tg,parents children,4,6,numeracy creative,15:00,Шаклҳо
 Шаклҳоро буред",,,,,
 book-cat,book,tg ru en,children,3,5,literacy,,Гурбача,Котёнок,The kitten,,,,,,,,,media/cover.svg,
 course-start,course,tg ru en,educators,,,teaching,,Оғози кор,Начало работы,Getting started,,,,,,,,,,
+game-count,game,tg ru en,children,3,6,numeracy,,Бозии рақамҳо,Игра с цифрами,Number game,,,,,,media/game.zip,,,,
 """
 PAGES = """book,page,picture,text_tg,text_ru,text_en,narration_ru
 book-cat,1,media/cover.svg,Гурбача хоб аст.,Котёнок спит.,The kitten sleeps.,media/p1.ru.mp3
@@ -44,6 +45,24 @@ MEDIA = {
     "plan.ru.md": "# План урока\n\nИгры с числами и буквами.\n".encode(),
     "p1.ru.mp3": b"ID3" + bytes(500),
 }
+
+
+def game_zip(members: dict[str, bytes]) -> bytes:
+    """A game as a content team ships it: a zip with index.html at its top."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data)
+    return out.getvalue()
+
+
+MEDIA["game.zip"] = game_zip({
+    "index.html": b"<!doctype html><title>game</title><script src='game.js'></script><p id=ok>play</p>",
+    "game.js": b"window.parent.postMessage({type: 'sanduq:finished', score: 5, total: 5}, '*');",
+})
 
 
 def write_source(root: Path, items: str = ITEMS, pages: str = PAGES, courses: str = COURSES) -> Path:

@@ -72,9 +72,9 @@ speak() {
   case $lang in
     tg) text=$(printf '%s' "$text" | sed -e 's/ҷ/ж/g; s/Ҷ/Ж/g; s/қ/к/g; s/Қ/К/g; s/ғ/г/g; s/Ғ/Г/g' \
                                        -e 's/ҳ/х/g; s/Ҳ/Х/g; s/ӯ/ө/g; s/Ӯ/Ө/g; s/ӣ/и/g; s/Ӣ/И/g')
-        espeak-ng -v ky -s 135 -p 55 -w "$out" -- "$text" ;;
-    ru) espeak-ng -v ru -s 135 -p 55 -w "$out" -- "$text" ;;
-    en) espeak-ng -v en-us -s 140 -p 55 -w "$out" -- "$text" ;;
+        espeak-ng -v ky -s 145 -p 55 -a 80 -w "$out" -- "$text" ;;
+    ru) espeak-ng -v ru -s 135 -p 55 -a 80 -w "$out" -- "$text" ;;
+    en) espeak-ng -v en-us -s 140 -p 55 -a 80 -w "$out" -- "$text" ;;
     *) die "no voice for language $lang" ;;
   esac
 }
@@ -109,7 +109,7 @@ melody() {
     "${BITEXACT[@]}" -c:a pcm_s16le "$out"
 }
 
-# claps OUT.wav: three hand claps (seeded white noise bursts, 0.4 s apart).
+# claps OUT.wav: three hand claps (seeded pink-noise bursts, 0.4 s apart).
 claps() {
   "${FF[@]}" -f lavfi -i "anoisesrc=d=0.4:c=pink:r=22050:a=0.9:seed=7" \
     -af "highpass=f=900,afade=t=out:st=0:d=0.12,apad=whole_dur=0.4" \
@@ -202,16 +202,16 @@ counting_graph() {
     for ((k = 0; k < n; k++)); do row+="${SHAPE_GLYPHS[n - 1]} "; done
     g+="drawtext=fontfile=$FONT_BOLD:textfile=$(text_file "n$n" "$n"):fontsize=120"
     g+=":fontcolor=0x37474F:x=(w-text_w)/2:y=20:$(between "$a" "$b"),"
-    g+="drawtext=fontfile=$FONT:textfile=$(text_file "row$n" "${row% }"):fontsize=80"
-    g+=":fontcolor=${SHAPE_COLOURS[n - 1]}:x=(w-text_w)/2:y=200+8*sin(6*t):$(between "$a" "$b"),"
+    g+="drawtext=fontfile=$FONT:textfile=$(text_file "row$n" "${row% }"):fontsize=110"
+    g+=":fontcolor=${SHAPE_COLOURS[n - 1]}:x=(w-text_w)/2:y=175+8*sin(6*t):$(between "$a" "$b"),"
   done
   read -r a b < <(cue_times "$vtt" 7)
   for i in 0 1 2 3 4; do
     g+="drawtext=fontfile=$FONT_BOLD:textfile=$TMP/d$i.txt:fontsize=90"
     g+=":fontcolor=${SHAPE_COLOURS[i]}:x=$((320 + (i - 2) * 110))-text_w/2:y=40:$(between "$a" "$b"),"
-    g+="drawtext=fontfile=$FONT:textfile=$(text_file "s$i" "${SHAPE_GLYPHS[i]}"):fontsize=80"
+    g+="drawtext=fontfile=$FONT:textfile=$(text_file "s$i" "${SHAPE_GLYPHS[i]}"):fontsize=100"
     g+=":fontcolor=${SHAPE_COLOURS[i]}:x=$((320 + (i - 2) * 110))-text_w/2"
-    g+=":y=200+12*sin(6*t+$i):$(between "$a" "$b"),"
+    g+=":y=185+12*sin(6*t+$i):$(between "$a" "$b"),"
   done
   printf '%snull[v]\n' "$g" >"$out"
 }

@@ -27,7 +27,7 @@ def test_reads_every_kind_with_languages_side_by_side(source):
 def test_excel_bom_is_accepted(tmp_path):
     root = write_source(tmp_path)
     (root / "items.csv").write_bytes(b"\xef\xbb\xbf" + ITEMS.encode())
-    assert len(read_source(root).manifest["items"]) == 6
+    assert len(read_source(root).manifest["items"]) == 7
 
 
 @pytest.mark.parametrize("change,message", [

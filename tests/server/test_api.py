@@ -15,13 +15,13 @@ def live(filled, serve):
 def test_healthz(live, filled):
     status, body = live.json("/healthz")
     assert status == 200
-    assert body["status"] == "ok" and body["items"] == 6 and body["device_id"] == filled.device_id
+    assert body["status"] == "ok" and body["items"] == 7 and body["device_id"] == filled.device_id
     assert body["version"] and body["channels"] == {"test": 1}
 
 
 def test_items_have_the_interface_fields(live):
     status, body = live.json("/api/items")
-    assert status == 200 and body["total"] == 6
+    assert status == 200 and body["total"] == 7
     for item in body["items"]:
         assert {"id", "kind", "title", "languages", "audiences", "files"} <= set(item)
         for f in item["files"]:

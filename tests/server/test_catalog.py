@@ -58,12 +58,12 @@ def test_filters(filled):
     cat = filled.catalog
     assert set(ids(cat.items(Filters(audience="parents"), limit=50))) == {"tip-sleep", "act-shapes"}
     assert ids(cat.items(Filters(kind="video"), limit=50)) == ["video-count"]
-    assert set(ids(cat.items(Filters(subject="numeracy"), limit=50))) == {"video-count", "act-shapes"}
-    assert set(ids(cat.items(Filters(lang="ru"), limit=50))) == {"doc-plan", "tip-sleep", "book-cat", "course-start"}
-    assert set(ids(cat.items(Filters(age=3), limit=50))) == {"video-count", "tip-sleep", "book-cat", "doc-plan", "course-start"}
+    assert set(ids(cat.items(Filters(subject="numeracy"), limit=50))) == {"video-count", "act-shapes", "game-count"}
+    assert set(ids(cat.items(Filters(lang="ru"), limit=50))) == {"doc-plan", "tip-sleep", "book-cat", "course-start", "game-count"}
+    assert set(ids(cat.items(Filters(age=3), limit=50))) == {"video-count", "tip-sleep", "book-cat", "doc-plan", "course-start", "game-count"}
     assert ids(cat.search("хороший", Filters(audience="children"), limit=5)) == []
     page = cat.items(Filters(), limit=2, offset=1)
-    assert len(page.items) == 2 and page.total == 6
+    assert len(page.items) == 2 and page.total == 7
     assert cat.facets()["audience"] == ["children", "educators", "parents"]
 
 
@@ -90,4 +90,4 @@ def test_failed_apply_changes_nothing(filled, source):
     with pytest.raises(KeyError):
         filled.catalog.apply(manifest, now="2030-01-01T00:00:00Z")
     assert filled.catalog.get("video-count")["title"]["en"] == "Counting to five"
-    assert filled.catalog.count() == 6 and filled.catalog.sequences() == {"test": 1}
+    assert filled.catalog.count() == 7 and filled.catalog.sequences() == {"test": 1}

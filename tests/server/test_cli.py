@@ -70,7 +70,7 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path, source):
     process, url = start(tmp_path)
     try:
         with urllib.request.urlopen(url + "healthz", timeout=5) as r:  # printed only once it answers
-            assert json.load(r)["items"] == 6
+            assert json.load(r)["items"] == 7
         body = json.dumps({"events": [{"type": "opened", "item": "tip-sleep"}]}).encode()
         request = urllib.request.Request(url + "api/events", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})

@@ -18,7 +18,7 @@ def src(source):
 
 def test_install_then_same_again_is_a_no_op(library, src):
     first = install(library, src.manifest, src.open)
-    assert first.status == "installed" and first.items == 6
+    assert first.status == "installed" and first.items == 7
     assert first.files_copied == len(src.manifest["files"])
     again = install(library, src.manifest, src.open)
     assert again.status == "already installed" and again.files_copied == 0
@@ -30,7 +30,7 @@ def test_every_installed_file_is_in_the_store_with_its_hash(filled, src):
     for sha in src.manifest["files"]:
         assert hashlib.sha256(filled.store.path(sha).read_bytes()).hexdigest() == sha
     # the cover used twice is stored once
-    assert len(list(filled.store)) == len(src.manifest["files"]) == 7
+    assert len(list(filled.store)) == len(src.manifest["files"]) == 8
 
 
 def test_older_sequence_is_refused_as_downgrade(library, src):
@@ -97,7 +97,7 @@ def test_pulled_stick_mid_copy_resumes_next_time(library, src):
     assert len(list(library.store)) == 3  # three whole files kept
     result = install(library, src.manifest, src.open)
     assert result.files_copied == len(shas) - 3
-    assert library.catalog.count() == 6
+    assert library.catalog.count() == 7
 
 
 def test_removed_items_files_are_deleted(filled, src):
@@ -106,11 +106,11 @@ def test_removed_items_files_are_deleted(filled, src):
     manifest["items"] = [i for i in manifest["items"] if i["id"] != "doc-plan"]
     result = install(filled, manifest, src.open)
     assert result.files_deleted == 2  # the two Markdown files only doc-plan used
-    assert len(list(filled.store)) == 5
+    assert len(list(filled.store)) == 6
 
 
 def test_delta_removes_listed_items_only(filled, src):
     delta = {"format": "sanduq-bundle/1", "channel": "test", "sequence": 2, "full": False,
              "items": [], "files": {}, "remove": ["tip-sleep"]}
     install(filled, delta, src.open)
-    assert filled.catalog.count() == 5 and filled.catalog.get("tip-sleep") is None
+    assert filled.catalog.count() == 6 and filled.catalog.get("tip-sleep") is None
