@@ -52,6 +52,8 @@ case "${1:-}" in
         exec "$venv/bin/sanduq-server" --demo --data-dir "$here/demo-data" --host 0.0.0.0 --port "$port"
         ;;
     --dev)
+        # What the tests drive for real: Debian's Chromium (through Playwright, no browser download).
+        apt_install chromium
         make_venv "[test]"
         say "Installed into $venv"
         ;;

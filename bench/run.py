@@ -23,8 +23,10 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
 
 import load
@@ -35,7 +37,7 @@ from servers import (BenchError, Processes, Server, ensure_tools, free_port, kiw
 
 HERE = Path(__file__).resolve().parent
 MB = 2**20
-CACHE_FILL_PAGES = 512  # the API's answer cache holds this many answers
+CACHE_FILL_PAGES = 512
 
 
 def log(message: str) -> None:
@@ -47,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--items", type=int, help="items in the synthetic library (default 10000; --quick 1000)")
     p.add_argument("--seconds", type=float, help="seconds of load per measurement (default 10; --quick 3)")
     p.add_argument("--video-mb", type=int, help="size of the streamed video in MB (default 200; --quick 50)")
+    p.add_argument("--rounds", type=int, help="rounds of each comparison, servers taking turns; the median "
+                                              "round is reported (default 3; --quick 1)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 1,000 items, 3 s per test, 50 MB video")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2: this machine has 2 cores)")
     p.add_argument("--connections", type=int, default=50, help="wrk connections for pages and search (default 50)")
@@ -58,6 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.items = args.items or (1_000 if quick else 10_000)
     args.seconds = args.seconds or (3 if quick else 10)
     args.video_mb = args.video_mb or (50 if quick else 200)
+    args.rounds = args.rounds or (1 if quick else 3)
     return args
 
 
@@ -66,7 +71,7 @@ class Report:
 
     def __init__(self):
         self.rows: list[tuple[str, ...]] = []
-        self.data: dict = {}
+        self.data: dict = {"memory": {}}
         self.notes: list[str] = []
 
     def row(self, test: str, sanduq: str, reference: str, ratio: float | None, goal: str, met: bool | None,
@@ -83,9 +88,8 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def _load_text(result: load.Load, unit: str = "req/s") -> str:
-    speed = f"{result.rps:,.0f} req/s" if unit == "req/s" else f"{result.mb_per_s:,.0f} MB/s"
-    return f"{speed}, p99 {result.p99_ms:.1f} ms, {result.error_count} errors"
+def _load_text(result: load.Load) -> str:
+    return f"{result.rps:,.0f} req/s, p99 {result.p99_ms:.1f} ms, {result.error_count} errors"
 
 
 class Bench:
@@ -93,13 +97,33 @@ class Bench:
         self.args, self.procs, self.report = args, procs, report
         self.data_dir = args.cache_dir / f"library-{args.items}-{args.video_mb}mb"
 
-    def wrk(self, server: Server, path: str = "/", *, script: str = "", warmup: bool = True,
-            connections: int | None = None, headers: dict | None = None, timeout_s: int = 5) -> load.Load:
-        kwargs = dict(connections=connections or self.args.connections, threads=self.args.threads,
-                      script=script, headers=headers, timeout_s=timeout_s)
-        if warmup:
-            load.wrk(server.url(path), seconds=1, **kwargs)
-        return load.wrk(server.url(path), seconds=self.args.seconds, **kwargs)
+    def compare(self, label: str, runs: dict[str, tuple[Server, str, dict]],
+                speed: Callable[[load.Load], float] = lambda r: r.rps) -> dict[str, load.Load]:
+        """Load each server in turn, ROUNDS times; the median round of each, with all rounds' errors.
+
+        RUNS maps a name to (server, path, wrk options). The first round starts with a 1 s warm-up.
+        """
+        rounds: dict[str, list[load.Load]] = {name: [] for name in runs}
+        for n in range(self.args.rounds):
+            for name, (server, path, options) in runs.items():
+                log(f"{label}: {name}" + (f" (round {n + 1})" if self.args.rounds > 1 else ""))
+                options = dict(dict(connections=self.args.connections, threads=self.args.threads), **options)
+                warmup = options.pop("warmup", True)
+                if n == 0 and warmup:
+                    load.wrk(server.url(path), seconds=1, **options)
+                rounds[name].append(load.wrk(server.url(path), seconds=self.args.seconds, **options))
+        chosen = {}
+        for name, results in rounds.items():
+            median = sorted(results, key=speed)[len(results) // 2]
+            errors = {k: sum(r.errors[k] for r in results) for k in median.errors}
+            chosen[name] = replace(median, errors=errors)
+        self.report.data[label] = {name: {"reported": chosen[name].as_dict(),
+                                          "rounds": [r.as_dict() for r in results]}
+                                   for name, results in rounds.items()}
+        return chosen
+
+    def phase_memory(self, sanduq: Server, phase: str) -> None:
+        self.report.data["memory"].setdefault("sanduq_by_phase", {})[phase] = sanduq.memory()
 
     def run(self) -> None:
         args, report = self.args, self.report
@@ -108,14 +132,20 @@ class Bench:
         sanduq = self.start_sanduq()
         kiwix = self.start_kiwix(sanduq)
         self.pages(sanduq, kiwix)
+        self.phase_memory(sanduq, "after pages")
         self.search(sanduq, kiwix)
+        self.phase_memory(sanduq, "after search")
+        self.cache_fill(sanduq)
+        self.phase_memory(sanduq, "after answer-cache fill")
         self.video(sanduq)
-        peak = sanduq.memory()["VmHWM"]
-        kiwix_peak = kiwix.memory()["VmHWM"]
+        self.phase_memory(sanduq, "after video")
+        peak, kiwix_peak = sanduq.memory()["VmHWM"], kiwix.memory()["VmHWM"]
         report.data["memory"].update(sanduq_peak_mb=peak, kiwix_peak_mb=kiwix_peak)
+        phases = report.data["memory"]["sanduq_by_phase"]
+        steps = " → ".join(f"{m['VmHWM']:.0f}" for m in phases.values())
         report.row("Peak RSS under load (VmHWM)", f"{peak:.0f} MB", f"kiwix-serve {kiwix_peak:.0f} MB",
                    None, "≤ 90 MB", peak <= 90, at=2)  # beside the idle figure
-        self.cache_fill(sanduq)
+        report.notes.append(f"Sanduq's VmHWM after each phase ({', '.join(phases)}): {steps} MB.")
 
     def start_sanduq(self) -> Server:
         starts = []
@@ -125,33 +155,28 @@ class Bench:
             starts.append(server.startup)
             if attempt < 2:
                 self.procs.stop(server)
-        status, _, body = server.get("/healthz")
-        items = json.loads(body)["items"]
+        items = json.loads(server.get("/healthz")[2])["items"]
         self.list_path = "/api/items?limit=50"
         self.item_path = f"/api/items/{self.info['item_id']}"
-        words = self.info["queries"]
         for path in ("/healthz", self.list_path, self.item_path, "/api/facets",
-                     "/api/search?q=" + quote(words[0])):
-            status, _, _ = server.get(path)
+                     "/api/search?q=" + quote(self.info["queries"][0])):
+            status = server.get(path)[0]
             if status != 200:
                 raise BenchError(f"Sanduq answered {status} to {path}")
         time.sleep(1)
-        idle = server.memory()["VmRSS"]
-        median = statistics.median(starts)
-        self.report.data["startup_s"] = {"sanduq": starts, "sanduq_median": median, "items": items}
-        self.report.data["memory"] = {"sanduq_idle_mb": idle}
-        self.sanduq_start_row = (median, max(starts), items)
-        self.sanduq_idle = idle
+        self.sanduq_idle = server.memory()["VmRSS"]
+        self.sanduq_starts = starts
+        self.report.data["startup_s"] = {"sanduq": starts, "items": items}
+        self.report.data["memory"]["sanduq_idle_mb"] = self.sanduq_idle
         return server
 
     def start_kiwix(self, sanduq: Server) -> Server:
         probe = self.probe_kiwix()
         self.report.data["kiwix_probe"] = probe
-        self.list_body = sanduq.get(self.list_path)[2]
-        self.item_body = sanduq.get(self.item_path)[2]
-        delta = probe["injected_bytes"]
-        pages = {"list.html": (len(self.list_body) - delta, self.list_body.decode()),
-                 "item.html": (len(self.item_body) - delta, self.item_body.decode())}
+        list_body, item_body = sanduq.get(self.list_path)[2], sanduq.get(self.item_path)[2]
+        delta = probe["injected_bytes"]  # what kiwix-serve adds to every HTML article it serves
+        pages = {"list.html": (len(list_body) - delta, list_body.decode()),
+                 "item.html": (len(item_body) - delta, item_body.decode())}
         zim_file = zim.build_zim(self.data_dir / "catalog.db", self.args.cache_dir, pages,
                                  json.dumps(self.info, sort_keys=True), log)
         port = free_port()
@@ -168,11 +193,13 @@ class Bench:
         time.sleep(1)
         idle = kiwix.memory()["VmRSS"]
         self.report.data["memory"]["kiwix_idle_mb"] = idle
-        self.report.data["sizes"] = {"sanduq_list": len(self.list_body), "sanduq_item": len(self.item_body),
+        self.report.data["sizes"] = {"sanduq_list": len(list_body), "sanduq_item": len(item_body),
                                      "kiwix_list": sizes[self.kiwix_list], "kiwix_item": sizes[self.kiwix_item]}
-        median, worst, items = self.sanduq_start_row
         self.report.data["startup_s"]["kiwix"] = kiwix.startup
-        self.report.row(f"Start to first 200 from /healthz, {items:,} items", f"{median:.2f} s (median of 3, max {worst:.2f})",
+        starts, items = self.sanduq_starts, self.report.data["startup_s"]["items"]
+        median = statistics.median(starts)
+        self.report.row(f"Start to first 200 from /healthz, {items:,} items",
+                        f"{median:.2f} s (median of 3, max {max(starts):.2f})",
                         f"kiwix-serve {kiwix.startup:.2f} s", None, "< 1.5 s", median < 1.5)
         self.report.row("Idle RSS (after start + a few requests)", f"{self.sanduq_idle:.0f} MB",
                         f"kiwix-serve {idle:.0f} MB", None, "≤ 50 MB", self.sanduq_idle <= 50)
@@ -180,20 +207,19 @@ class Bench:
 
     def probe_kiwix(self) -> dict:
         """Learn kiwix-serve's URL forms and how many bytes it adds to an HTML article."""
-        folder = self.procs.workdir / "probe"
-        source = folder / "html"
-        source.mkdir(parents=True)
+        source = self.procs.workdir / "probe"
+        source.mkdir()
         (source / "illustration.png").write_bytes(zim.png_48())
         (source / "index.html").write_bytes(zim.padded_page("probe", "benchprobe", 400))
         (source / "page.html").write_bytes(zim.padded_page("probe page", "benchprobe zebra", 500))
-        zim_file = folder / f"{zim.NAME}.zim"
+        zim_file = self.procs.workdir / f"{zim.NAME}.zim"
         subprocess.run(["zimwriterfs", "-w", "index.html", "-I", "illustration.png", "-l", "eng", "-t", "probe",
                         "-d", "probe", "-c", "bench", "-p", "bench", "-n", zim.NAME, str(source), str(zim_file)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         port = free_port()
         kiwix = self.procs.start("kiwix-probe", kiwix_command(zim_file, port), port, "/")
+        found: dict = {}
         try:
-            found = {}
             for form in ("/content/{zim}/{{name}}", "/{zim}/{{name}}", "/{zim}/A/{{name}}"):
                 article = form.format(zim=zim.NAME)
                 status, _, body = kiwix.get(article.format(name="page.html"))
@@ -218,44 +244,60 @@ class Bench:
         for label, mine, theirs, size in (
                 ("GET /api/items?limit=50", self.list_path, self.kiwix_list, sizes["sanduq_list"]),
                 ("GET /api/items/ID", self.item_path, self.kiwix_item, sizes["sanduq_item"])):
-            log(f"{label}: Sanduq")
-            a = self.wrk(sanduq, mine)
-            log(f"{label}: kiwix-serve")
-            b = self.wrk(kiwix, theirs)
+            got = self.compare(label, {"sanduq": (sanduq, mine, {}), "kiwix": (kiwix, theirs, {})})
+            a, b = got["sanduq"], got["kiwix"]
             ratio = a.rps / b.rps if b.rps else 0
-            self.report.data[label] = {"sanduq": a.as_dict(), "kiwix": b.as_dict(), "ratio": ratio, "bytes": size}
             self.report.row(f"{label} ({size:,} B body), c{self.args.connections}", _load_text(a),
                             f"kiwix-serve, same-size article: {_load_text(b)}", ratio,
                             "≥ 0.25, p99 < 100 ms, 0 errors",
                             ratio >= 0.25 and a.p99_ms < 100 and a.error_count == 0)
 
     def search(self, sanduq: Server, kiwix: Server) -> None:
-        words = self.info["queries"]
-        encoded = [quote(w) for w in words]
+        words = [quote(w) for w in self.info["queries"]]
         hits = {"sanduq": 0, "kiwix": 0}
-        for word in encoded:
+        for word in words:
             hits["sanduq"] += bool(json.loads(sanduq.get(f"/api/search?q={word}")[2])["items"])
             hits["kiwix"] += b"No results were found" not in kiwix.get(self.kiwix_search.format(q=word))[2]
         self.report.data["search_words"] = {"count": len(words), "with_hits": hits}
         label = f"Search, {len(words)} words in turn"
-        log(f"{label}: Sanduq")
-        a = self.wrk(sanduq, script=load.rotate([f"/api/search?q={w}" for w in encoded]))
-        log(f"{label}: kiwix-serve")
-        b = self.wrk(kiwix, script=load.rotate([self.kiwix_search.format(q=w) for w in encoded]))
+        got = self.compare(label, {
+            "sanduq": (sanduq, "/", {"script": load.rotate([f"/api/search?q={w}" for w in words])}),
+            "kiwix": (kiwix, "/", {"script": load.rotate([self.kiwix_search.format(q=w) for w in words])})})
+        a, b = got["sanduq"], got["kiwix"]
         ratio = a.rps / b.rps if b.rps else 0
-        self.report.data[label] = {"sanduq": a.as_dict(), "kiwix": b.as_dict(), "ratio": ratio}
         self.report.row(f"{label}, c{self.args.connections}", _load_text(a), f"kiwix-serve full text: {_load_text(b)}",
                         ratio, "≥ 0.7, 0 errors", ratio >= 0.7 and a.error_count == 0)
+        # Every request a pair never asked before: no answer cache can help, on either side.
         label = "Search, a new word pair each time (no answer cache)"
-        log(f"{label}: Sanduq")
-        a = self.wrk(sanduq, script=load.word_pairs("/api/search?q=", encoded), warmup=False)
-        log(f"{label}: kiwix-serve")
         prefix, _, suffix = self.kiwix_search.partition("{q}")
-        b = self.wrk(kiwix, script=load.word_pairs(prefix, encoded, suffix), warmup=False)
+        got = self.compare(label, {
+            "sanduq": (sanduq, "/", {"script": load.word_pairs("/api/search?q=", words), "warmup": False}),
+            "kiwix": (kiwix, "/", {"script": load.word_pairs(prefix, words, suffix), "warmup": False})})
+        a, b = got["sanduq"], got["kiwix"]
         ratio = a.rps / b.rps if b.rps else 0
-        self.report.data[label] = {"sanduq": a.as_dict(), "kiwix": b.as_dict(), "ratio": ratio}
         self.report.row(f"{label}, c{self.args.connections}", _load_text(a), f"kiwix-serve full text: {_load_text(b)}",
                         ratio, "(extra: not a goal)", None)
+
+    def cache_fill(self, sanduq: Server) -> None:
+        """Ask for the API's largest answers, all different, as a crawler paging through would."""
+        label = f"RSS growth over {CACHE_FILL_PAGES} distinct /api/items?limit=200&offset=N"
+        log(label)
+        before = sanduq.memory()["VmRSS"]
+        started = time.monotonic()
+        deadline = started + max(60, 6 * self.args.seconds)
+        sizes: list[int] = []
+
+        def fetch(offset: int) -> None:
+            if time.monotonic() < deadline:
+                sizes.append(len(sanduq.get(f"/api/items?limit=200&offset={offset}")[2]))
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fetch, range(CACHE_FILL_PAGES)))
+        after = sanduq.memory()["VmRSS"]
+        self.report.data["cache_fill"] = {"pages": len(sizes), "seconds": time.monotonic() - started,
+                                          "body_mb": sum(sizes) / MB, "rss_before_mb": before, "rss_after_mb": after}
+        self.report.row(label, f"{before:.0f} → {after:.0f} MB ({len(sizes)} answers, {sum(sizes) / MB:.0f} MB of JSON)",
+                        "–", None, "≤ 90 MB after", after <= 90)
 
     def video(self, sanduq: Server) -> None:
         sha, size = self.info["video_sha"], self.info["video_size"]
@@ -266,63 +308,57 @@ class Bench:
         port = free_port()
         nginx = self.procs.start("nginx", nginx_command(self.procs.workdir, video, port), port, "/")
         mine, theirs = f"/files/{sha}.mp4", "/video.mp4"
-        for server, path in ((sanduq, mine), (nginx, theirs)):
-            status, headers, body = server.get(path, {"Range": "bytes=0-9"})
-            if status != 206 or len(body) != 10:
-                raise BenchError(f"{server.name} answered {status} ({len(body)} bytes) to a Range request for {path}")
-        streams, mb = self.args.streams, size // MB
-        tests = [(f"Video {mb} MB, {streams} streams of Range: bytes=0-", {"Range": "bytes=0-"}, ""),
-                 (f"Video {mb} MB, {streams} streams of random 1-4 MB ranges", None,
-                  load.random_ranges("{path}", size, 1 * MB, 4 * MB))]
         try:
-            for label, headers, script in tests:
-                results = {}
-                for server, path in ((sanduq, mine), (nginx, theirs)):
-                    log(f"{label}: {server.name}")
-                    results[server.name] = self.wrk(server, path, script=script.replace("{path}", path),
-                                                    headers=headers, connections=streams, timeout_s=120)
-                a, b = results["sanduq"], results["nginx"]
+            for server, path in ((sanduq, mine), (nginx, theirs)):
+                status, _, body = server.get(path, {"Range": "bytes=0-9"})
+                if status != 206 or len(body) != 10:
+                    raise BenchError(f"{server.name} answered {status} ({len(body)} bytes) to a Range for {path}")
+            streams, mb = self.args.streams, size // MB
+            common = {"connections": streams, "timeout_s": 120}
+            full = dict(common, headers={"Range": "bytes=0-"})
+            tests = [(f"Video {mb} MB, {streams} streams of Range: bytes=0-", full, full),
+                     (f"Video {mb} MB, {streams} streams of random 1-4 MB ranges",
+                      dict(common, script=load.random_ranges(mine, size, 1 * MB, 4 * MB)),
+                      dict(common, script=load.random_ranges(theirs, size, 1 * MB, 4 * MB)))]
+            for label, mine_options, their_options in tests:
+                got = self.compare(label, {"sanduq": (sanduq, mine, mine_options),
+                                           "nginx": (nginx, theirs, their_options)},
+                                   speed=lambda r: r.mb_per_s)
+                a, b = got["sanduq"], got["nginx"]
                 ratio = a.mb_per_s / b.mb_per_s if b.mb_per_s else 0
-                self.report.data[label] = {"sanduq": a.as_dict(), "nginx": b.as_dict(), "ratio": ratio}
                 self.report.row(label, f"{a.mb_per_s:,.0f} MB/s, {a.error_count} errors",
                                 f"nginx sendfile: {b.mb_per_s:,.0f} MB/s, {b.error_count} errors", ratio,
                                 "≥ 0.85, 0 errors", ratio >= 0.85 and a.error_count == 0)
         finally:
             self.procs.stop(nginx)
 
-    def cache_fill(self, sanduq: Server) -> None:
-        """Fill the API's answer cache with its largest answers, as a crawler paging through would."""
-        label = f"RSS after {CACHE_FILL_PAGES} distinct /api/items?limit=200&offset=N"
-        log(label)
-        paths = [f"/api/items?limit=200&offset={n}" for n in range(CACHE_FILL_PAGES)]
-        started = time.monotonic()
-        deadline = started + max(60, 6 * self.args.seconds)
-        sizes = []
-
-        def fetch(path: str) -> None:
-            if time.monotonic() < deadline:
-                sizes.append(len(sanduq.get(path)[2]))
-
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(fetch, paths))
-        elapsed = time.monotonic() - started
-        memory = sanduq.memory()
-        self.report.data["cache_fill"] = {"pages": len(sizes), "seconds": elapsed,
-                                          "body_mb": sum(sizes) / MB, **memory}
-        self.report.row(label, f"{memory['VmRSS']:.0f} MB ({len(sizes)} answers, {sum(sizes) / MB:.0f} MB of JSON)",
-                        "–", None, "≤ 90 MB", memory["VmRSS"] <= 90)
-
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    cpu = platform.machine()
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def notes(args: argparse.Namespace, report: Report, command: str, seconds: float) -> list[str]:
+    words = report.data["search_words"]
+    return [
+        f"Machine: {machine()}. All servers on 127.0.0.1; wrk -t{args.threads} runs on the same 2 cores.",
+        "Sanduq: sanduq-server (waitress, default settings). kiwix-serve (default 4 threads, --nosearchbar) on a ZIM "
+        "of the same items with a full-text index. nginx (worker_processes auto, sendfile on) on the same video file.",
+        f"Each comparison: {args.rounds} round(s) of {args.seconds:g} s per server, taking turns after a 1 s warm-up; "
+        "the table shows each server's median round, errors summed over all rounds.",
+        f"Pages: kiwix's articles are padded to the byte size of Sanduq's bodies ({report.data['sizes']}). "
+        "No Accept-Encoding is sent, so neither side compresses.",
+        f"Search: {words['count']} words in Tajik, Russian and English; words with hits: Sanduq "
+        f"{words['with_hits']['sanduq']}, kiwix-serve {words['with_hits']['kiwix']}. Sanduq answers up to 30 "
+        "full items as JSON, kiwix-serve 30 results as an HTML page with snippets.",
+        "Errors: wrk's socket errors (connect, read, write, timeout) plus responses with status >= 400.",
+        f"Whole run: {seconds:.0f} s. Command: `{command}`.",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,22 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     command = "python3 bench/run.py" + (" --quick" if args.quick else "") + \
               f" --items {args.items} --seconds {args.seconds:g}"
-    report.notes += [
-        f"Machine: {machine()}. All servers on 127.0.0.1; wrk -t{args.threads} shares the 2 cores with the server.",
-        f"Sanduq: sanduq-server (waitress, 8 threads). kiwix-serve 3.x (4 threads, --nosearchbar) on a ZIM of the "
-        f"same items with a full-text index. nginx (worker_processes auto, sendfile on) on the same video file.",
-        f"Pages: wrk -c{args.connections} for {args.seconds:g} s after a 1 s warm-up; kiwix's articles have the same "
-        f"size as Sanduq's bodies ({report.data['sizes']}).",
-        f"Search: {report.data['search_words']['count']} words in Tajik, Russian and English; words with hits: "
-        f"Sanduq {report.data['search_words']['with_hits']['sanduq']}, kiwix-serve "
-        f"{report.data['search_words']['with_hits']['kiwix']}. Sanduq answers up to 30 full items as JSON, "
-        "kiwix-serve 30 results as an HTML page with snippets.",
-        "Errors: wrk's socket errors (connect, read, write, timeout) plus responses with status >= 400.",
-        f"Whole run: {time.monotonic() - started:.0f} s. Command: `{command}`.",
-    ]
+    report.notes = notes(args, report, command, time.monotonic() - started) + report.notes
     header = [f"# Sanduq benchmark results{' (quick)' if args.quick else ''}", "",
-              f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on this machine; ratios are Sanduq over the "
-              "reference measured in the same run."]
+              f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; ratios are Sanduq over the reference "
+              "measured in the same run on the same machine."]
     text = report.markdown(header)
     print(text)
     stem = "results-quick" if args.quick else "results"

@@ -140,7 +140,9 @@ class Catalog:
 
     def items(self, filters: Filters, *, limit: int, offset: int = 0, order: str = "new") -> Page:
         where, args = filters.sql()
-        order_by = {"new": "added_at DESC, id", "id": "id"}[order]
+        # Among items added together, the ones a child can use come first.
+        order_by = {"new": "added_at DESC, instr('video book game audio activity tip document course', kind), id",
+                    "id": "id"}[order]
         rows = self.db.execute(f"SELECT data FROM items WHERE {where} ORDER BY {order_by} "
                                "LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()
         total = self.db.execute(f"SELECT count(*) FROM items WHERE {where}", args).fetchone()[0]

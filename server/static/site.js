@@ -45,10 +45,12 @@
   var wakeLock = null;
   if (media && itemId) {
     var key = "pos:" + itemId, saved = 0, reported = 0;
-    media.addEventListener("loadedmetadata", function () {
+    var resume = function () {
       var pos = store.get(key, 0);
-      if (pos > 3 && pos < media.duration - 3) { media.currentTime = pos; }
-    });
+      if (pos > 1 && pos < media.duration - 2) { media.currentTime = pos; }
+    };
+    // The script is deferred: the metadata may have arrived before it runs.
+    if (media.readyState >= 1) { resume(); } else { media.addEventListener("loadedmetadata", resume); }
     media.addEventListener("timeupdate", function () {
       var now = media.currentTime;
       if (Math.abs(now - saved) >= 2) { saved = now; store.set(key, now); }
