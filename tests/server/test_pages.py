@@ -1,0 +1,164 @@
+"""The phone site's pages through a real waitress server: languages, kinds, sizes, safety."""
+
+import gzip
+import re
+
+import pytest
+
+from tests.conftest import ITEMS, game_zip, write_source
+
+
+@pytest.fixture
+def live(filled, serve):
+    return serve(filled)
+
+
+def test_home_puts_the_three_audiences_first(live):
+    status, headers, body = live.get("/", {"Accept-Language": "tg"})
+    html = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    links = re.findall(r'href="/browse\?audience=(\w+)"', html)
+    assert links == ["children", "parents", "educators"]
+    assert html.index("audience=children") < html.index("Навиҳои китобхона")
+    assert "Кӯдакон" in html and 'lang="tg"' in html
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("headers,query,lang,word", [
+    ({"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}, "", "ru", "Детям"),
+    ({"Accept-Language": "en-GB"}, "", "en", "Children"),
+    ({}, "", "tg", "Кӯдакон"),                                     # the default: Tajik
+    ({"Accept-Language": "ru", "Cookie": "lang=en"}, "", "en", "Children"),  # a choice is kept
+    ({"Accept-Language": "en"}, "?lang=ru", "ru", "Детям"),
+    ({"Accept-Language": "de"}, "?lang=xx", "tg", "Кӯдакон"),
+])
+def test_language_from_phone_choice_or_default(live, headers, query, lang, word):
+    status, got, body = live.get("/" + query, headers)
+    assert f'<html lang="{lang}">' in body.decode() and word in body.decode()
+
+
+def test_switching_language_sets_a_lasting_cookie(live):
+    _, headers, _ = live.get("/browse?lang=ru&audience=parents")
+    assert "lang=ru" in headers["Set-Cookie"] and "Max-Age" in headers["Set-Cookie"]
+
+
+def test_every_page_links_every_language_for_this_page(live):
+    _, _, body = live.get("/browse?audience=children&age=4", {"Accept-Language": "ru"})
+    html = body.decode()
+    for code in ("tg", "ru", "en"):
+        assert f'href="/browse?audience=children&amp;age=4&amp;lang={code}"' in html
+
+
+@pytest.mark.parametrize("item_id,expected", [
+    ("video-count", ["<video", 'kind="subtitles"', 'srclang="tg"']),
+    ("book-cat", ['class="book"', "Гурбача хоб аст.", "<audio"]),
+    ("doc-plan", ["<h1>Нақшаи дарс</h1>", "Бозӣ бо рақамҳо"]),
+    ("tip-sleep", ["Ҳар шаб дар як вақт хобонед."]),
+    ("act-shapes", ["<ol class=\"steps\">", "<li>Шаклҳоро буред</li>"]),
+    ("course-start", ["Дарси аввал", 'href="/item/doc-plan"', "/item/course-start/record"]),
+    ("game-count", ['sandbox="allow-scripts"', "/play/"]),
+])
+def test_item_pages_for_every_kind(live, item_id, expected):
+    status, _, body = live.get(f"/item/{item_id}", {"Accept-Language": "tg"})
+    html = body.decode()
+    assert status == 200
+    for text in expected:
+        assert text in html
+    assert re.search(r'<span class="badge" title="[^"]+">TG</span>', html)  # the item's language is shown
+
+
+def test_search_page_and_kind_empty_result(live, filled):
+    _, _, body = live.get("/search?q=%D1%85%D0%B8%D1%81%D0%BE%D0%B1", {"Accept-Language": "tg"})
+    assert "/item/video-count" in body.decode()
+    _, _, body = live.get("/search?q=zebra", {"Accept-Language": "ru"})
+    html = body.decode()
+    assert "ничего не найдено" in html and "/item/video-count" in html  # something to watch instead
+
+
+def test_errors_are_pages_in_the_readers_language(live):
+    status, headers, body = live.get("/item/no-such-thing", {"Accept-Language": "ru"})
+    assert status == 404 and "Страница не найдена" in body.decode() and headers["Content-Type"].startswith("text/html")
+    status, _, body = live.get("/no/such/page", {"Accept-Language": "tg"})
+    assert status == 404 and "Ин саҳифа ёфт нашуд" in body.decode()
+
+
+def test_titles_with_markup_are_shown_as_text(tmp_path, serve):
+    from content_mirror.authoring import read_source
+    from server.importer import install
+    from server.library import Library
+
+    root = write_source(tmp_path / "src", items=ITEMS.replace("Counting to five", "<script>alert(1)</script>"))
+    library = Library(tmp_path / "data")
+    source = read_source(root)
+    install(library, source.manifest, source.open)
+    live = serve(library)
+    for path in ("/item/video-count?lang=en", "/?lang=en", "/search?q=alert&lang=en"):
+        html = live.get(path)[2].decode()
+        assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_home_is_small_before_pictures(live):
+    """Bytes a phone downloads for the home page, gzip as phones ask: HTML, CSS, JS."""
+    gz = {"Accept-Encoding": "gzip, deflate"}
+    _, headers, html = live.get("/", gz)
+    assert headers["Content-Encoding"] == "gzip"
+    page = gzip.decompress(html).decode()
+    total = len(html)
+    for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', page):
+        _, asset_headers, data = live.get(asset, gz)
+        assert "immutable" in asset_headers["Cache-Control"]
+        total += len(data)
+    assert total < 60_000, f"home page is {total} bytes before pictures"
+
+
+def test_assets_are_fingerprinted_and_cached(live):
+    _, _, body = live.get("/")
+    css = re.search(r'href="(/static/site\.[0-9a-f]{8}\.css)"', body.decode()).group(1)
+    status, headers, _ = live.get(css)
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert live.get("/static/site.css")[0] == 404
+    assert live.get("/static/..%2Fapp.py")[0] == 404
+
+
+@pytest.fixture
+def game_url(live):
+    _, item = live.json("/api/items/game-count")
+    return "/play/" + item["files"][0]["sha256"]
+
+
+def test_game_files_come_sandboxed_from_the_zip(live, game_url):
+    status, headers, body = live.get(game_url + "/index.html")
+    assert status == 200 and b"<title>game" in body
+    assert headers["Content-Security-Policy"].startswith("sandbox allow-scripts")
+    assert "allow-same-origin" not in headers["Content-Security-Policy"]
+    assert headers["Content-Type"].startswith("text/html")
+    assert live.get(game_url + "/game.js")[1]["Content-Type"].startswith("text/javascript")
+
+
+@pytest.mark.parametrize("member", ["../index.html", "..%2F..%2Fcatalog.db", "nothing.html", "%2Fetc%2Fpasswd"])
+def test_game_paths_stay_inside_the_zip(live, game_url, member):
+    status, _, body = live.get(game_url + "/" + member)
+    assert status == 404 and b"root:" not in body
+
+
+def test_only_zips_of_the_catalog_are_games(live):
+    _, item = live.json("/api/items/video-count")
+    assert live.get(f"/play/{item['files'][0]['sha256']}/index.html")[0] == 404
+    assert live.get("/play/" + "0" * 64 + "/index.html")[0] == 404
+
+
+def test_a_zip_bomb_is_not_opened(tmp_path, serve):
+    from content_mirror.authoring import read_source
+    from server.importer import install
+    from server.library import Library
+
+    root = write_source(tmp_path / "src")
+    (root / "media" / "game.zip").write_bytes(game_zip({"index.html": b"<p>hi", "bomb.js": b"\0" * 50_000_000}))
+    library = Library(tmp_path / "data")
+    source = read_source(root)
+    install(library, source.manifest, source.open)
+    live = serve(library)
+    _, item = live.json("/api/items/game-count")
+    sha = item["files"][0]["sha256"]
+    assert live.get(f"/play/{sha}/index.html")[0] == 200
+    assert live.get(f"/play/{sha}/bomb.js")[0] == 404
