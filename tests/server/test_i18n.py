@@ -45,7 +45,10 @@ def test_every_catalog_is_complete_and_compiled(po):
     with po.with_suffix(".mo").open("rb") as f:
         on_disk = read_mo(f)
     def strings(mo):
-        return {m.id: tuple(m.string) if isinstance(m.string, list) else m.string for m in mo if m.id}
+        def hashable(x):
+            return tuple(x) if isinstance(x, list) else x
+
+        return {hashable(m.id): hashable(m.string) for m in mo if m.id}
 
     assert strings(read_mo(io.BytesIO(compiled.getvalue()))) == strings(on_disk), \
         "run the compile command in the README"
