@@ -32,3 +32,11 @@ def test_bad_values_get_one_sentence(tmp_path):
 def test_every_setting_has_help():
     for s in settings.SETTINGS:
         assert s.help and s.name.islower()
+
+
+def test_readme_lists_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for s in settings.SETTINGS:
+        assert f"| `{s.name}` | `SANDUQ_{s.name.upper()}` |" in readme
