@@ -41,9 +41,13 @@ make_venv() {
         apt_install python3-venv
     fi
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$venv/bin/python" -m pip install -q -e "$here$1" \
-        || die "Installing Sanduq's Python packages failed; check the network (pip needs PyPI) and try again."
+    local log="$venv/pip.log"
+    say "Installing Sanduq's Python packages into $venv ..."
+    if ! { "$venv/bin/python" -m pip install -q --upgrade pip \
+           && "$venv/bin/python" -m pip install -q -e "$here$1"; } >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        die "Installing Sanduq's Python packages failed (above, and all of it in $log); check the network (pip needs PyPI) and try again."
+    fi
 }
 
 case "${1:-}" in
