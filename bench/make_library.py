@@ -25,7 +25,7 @@ from content_mirror.manifest import FORMAT
 from server.importer import install
 from server.library import Library
 
-GENERATOR = 1  # bump when the library made here changes, so old data folders are rebuilt
+GENERATOR = 2  # bump when the library made here changes, so old data folders are rebuilt
 MARKER = "bench-library.json"
 CHANNEL = "bench"
 MB = 1024 * 1024
@@ -335,7 +335,8 @@ def ensure_library(data_dir: Path, n_items: int = 10_000, video_mb: int = 200, s
                    log=print) -> dict:
     """Make DATA_DIR hold the benchmark library (reusing it when it already does).
 
-    Returns what the benchmarks need: item ids, the video's SHA-256 and size, query words.
+    The library holds N_ITEMS items, one of them the large video. Returns what the
+    benchmarks need: an item id, the video's SHA-256 and size, query words.
     """
     data_dir = Path(data_dir)
     wanted = {"generator": GENERATOR, "items": n_items, "video_mb": video_mb, "seed": seed}
@@ -344,13 +345,13 @@ def ensure_library(data_dir: Path, n_items: int = 10_000, video_mb: int = 200, s
         info = json.loads(marker.read_text())
         if {k: info.get(k) for k in wanted} == wanted:
             library = Library(data_dir)
-            if library.catalog.count() == n_items + 1 and library.store.has(info["video_sha"]):
+            if library.catalog.count() == n_items and library.store.has(info["video_sha"]):
                 library.catalog.close()
                 log(f"reusing the library in {data_dir}")
                 return info
         shutil.rmtree(data_dir)
     started = time.monotonic()
-    manifest, data = build_manifest(n_items, seed)
+    manifest, data = build_manifest(n_items - 1, seed)
     data_dir.mkdir(parents=True, exist_ok=True)
     video_path = data_dir / "video-source.tmp"
     size = video_mb * MB

@@ -99,7 +99,7 @@ class Bench:
 
     def compare(self, label: str, runs: dict[str, tuple[Server, str, dict]],
                 speed: Callable[[load.Load], float] = lambda r: r.rps) -> dict[str, load.Load]:
-        """Load each server in turn, ROUNDS times; the median round of each, with all rounds' errors.
+        """Load each server in turn, ROUNDS times: the median round's speed, median p99, all errors.
 
         RUNS maps a name to (server, path, wrk options). The first round starts with a 1 s warm-up.
         """
@@ -116,7 +116,7 @@ class Bench:
         for name, results in rounds.items():
             median = sorted(results, key=speed)[len(results) // 2]
             errors = {k: sum(r.errors[k] for r in results) for k in median.errors}
-            chosen[name] = replace(median, errors=errors)
+            chosen[name] = replace(median, errors=errors, p99_ms=statistics.median(r.p99_ms for r in results))
         self.report.data[label] = {name: {"reported": chosen[name].as_dict(),
                                           "rounds": [r.as_dict() for r in results]}
                                    for name, results in rounds.items()}
@@ -254,11 +254,13 @@ class Bench:
 
     def search(self, sanduq: Server, kiwix: Server) -> None:
         words = [quote(w) for w in self.info["queries"]]
-        hits = {"sanduq": 0, "kiwix": 0}
-        for word in words:
-            hits["sanduq"] += bool(json.loads(sanduq.get(f"/api/search?q={word}")[2])["items"])
-            hits["kiwix"] += b"No results were found" not in kiwix.get(self.kiwix_search.format(q=word))[2]
-        self.report.data["search_words"] = {"count": len(words), "with_hits": hits}
+        missed: dict[str, list[str]] = {"sanduq": [], "kiwix": []}
+        for word, encoded in zip(self.info["queries"], words):
+            if not json.loads(sanduq.get(f"/api/search?q={encoded}")[2])["items"]:
+                missed["sanduq"].append(word)
+            if b"No results were found" in kiwix.get(self.kiwix_search.format(q=encoded))[2]:
+                missed["kiwix"].append(word)
+        self.report.data["search_words"] = {"count": len(words), "missed": missed}
         label = f"Search, {len(words)} words in turn"
         got = self.compare(label, {
             "sanduq": (sanduq, "/", {"script": load.rotate([f"/api/search?q={w}" for w in words])}),
@@ -293,11 +295,11 @@ class Bench:
 
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(fetch, range(CACHE_FILL_PAGES)))
-        after = sanduq.memory()["VmRSS"]
+        after, body_mb = sanduq.memory()["VmRSS"], sum(sizes) / MB
         self.report.data["cache_fill"] = {"pages": len(sizes), "seconds": time.monotonic() - started,
-                                          "body_mb": sum(sizes) / MB, "rss_before_mb": before, "rss_after_mb": after}
-        self.report.row(label, f"{before:.0f} → {after:.0f} MB ({len(sizes)} answers, {sum(sizes) / MB:.0f} MB of JSON)",
-                        "–", None, "≤ 90 MB after", after <= 90)
+                                          "body_mb": body_mb, "rss_before_mb": before, "rss_after_mb": after}
+        self.report.row(label, f"RSS {before:.0f} → {after:.0f} MB ({len(sizes)} answers, {body_mb:.0f} MB of JSON)",
+                        "–", None, "(extra: not a goal)", None)
 
     def video(self, sanduq: Server) -> None:
         sha, size = self.info["video_sha"], self.info["video_size"]
@@ -343,6 +345,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}"
 
 
+def _few(words: list[str]) -> str:
+    shown = ", ".join(words[:8]) + (", …" if len(words) > 8 else "")
+    return f"{len(words)} ({shown})" if words else "0"
+
+
 def notes(args: argparse.Namespace, report: Report, command: str, seconds: float) -> list[str]:
     words = report.data["search_words"]
     return [
@@ -353,9 +360,11 @@ def notes(args: argparse.Namespace, report: Report, command: str, seconds: float
         "the table shows each server's median round, errors summed over all rounds.",
         f"Pages: kiwix's articles are padded to the byte size of Sanduq's bodies ({report.data['sizes']}). "
         "No Accept-Encoding is sent, so neither side compresses.",
-        f"Search: {words['count']} words in Tajik, Russian and English; words with hits: Sanduq "
-        f"{words['with_hits']['sanduq']}, kiwix-serve {words['with_hits']['kiwix']}. Sanduq answers up to 30 "
-        "full items as JSON, kiwix-serve 30 results as an HTML page with snippets.",
+        f"Search: {words['count']} words in Tajik, Russian and English. Sanduq answers up to 30 full items as JSON, "
+        "kiwix-serve 30 results as an HTML page with snippets. Words in turn come from Sanduq's answer cache after "
+        "their first request; the word-pair row asks pairs never asked before, so it measures the search itself.",
+        f"Words without a hit: Sanduq {_few(words['missed']['sanduq'])}; kiwix-serve {_few(words['missed']['kiwix'])} "
+        "(an empty answer is cheaper to make).",
         "Errors: wrk's socket errors (connect, read, write, timeout) plus responses with status >= 400.",
         f"Whole run: {seconds:.0f} s. Command: `{command}`.",
     ]

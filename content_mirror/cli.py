@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from server.errors import run_cli
+from server.errors import Refused, SanduqError, run_cli
 
 
 def parser() -> argparse.ArgumentParser:
@@ -16,6 +16,26 @@ def parser() -> argparse.ArgumentParser:
                                description="Write the demo library's authoring folder (the one "
                                            "sanduq-server --demo installs) to DIR, to start from.")
     demo.add_argument("dir", type=Path, metavar="DIR")
+    keygen = commands.add_parser("keygen", help="write a minisign key pair DIR/sanduq.pub and DIR/sanduq.key",
+                                 description="Write a new minisign key pair: DIR/sanduq.pub (give it to the "
+                                             "boxes) and DIR/sanduq.key (unencrypted, mode 0600: keep it safe).")
+    keygen.add_argument("dir", type=Path, metavar="DIR")
+    build = commands.add_parser("build", help="build a signed bundle from an authoring folder onto a stick",
+                                description="Build a signed bundle from the authoring folder SOURCE into "
+                                            "STICK/sanduq/bundles/ (any folder can stand for a stick).")
+    build.add_argument("source", type=Path, metavar="SOURCE")
+    build.add_argument("stick", type=Path, metavar="STICK")
+    build.add_argument("--key", type=Path, required=True, metavar="SECRET_KEY", help="the minisign secret key")
+    build.add_argument("--sequence", type=int, help="this update's number in its channel (default: library.toml)")
+    build.add_argument("--since", type=Path, metavar="OLD_MANIFEST",
+                       help="build a delta: only what changed since this earlier manifest.json")
+    build.add_argument("--name", help="the bundle's folder name (default: CHANNEL-SEQUENCE)")
+    verify = commands.add_parser("verify", help="check every bundle on a stick without importing",
+                                 description="Check every bundle on STICK as a box would: signature, "
+                                             "manifest, and every payload file's size and hash.")
+    verify.add_argument("stick", type=Path, metavar="STICK")
+    verify.add_argument("--pubkey", type=Path, required=True, action="append", metavar="PUB",
+                        help="a trusted minisign public key (repeat for several)")
     check = commands.add_parser("check", help="check an authoring folder and list every fault",
                                 description="Read an authoring folder the way a build would and "
                                             "list every fault with its sheet, row and column.")
@@ -30,6 +50,38 @@ def _main(argv: list[str] | None) -> int:
 
         write_source(args.dir)
         print(f"Wrote the demo library's authoring folder to {args.dir}")
+    elif args.command == "keygen":
+        from content_mirror.minisign import keygen
+
+        key = keygen(args.dir)
+        print(f"Wrote {args.dir / 'sanduq.pub'} and {args.dir / 'sanduq.key'} (key {key.name}). "
+              "Copy sanduq.pub to each box's trusted-keys folder; keep sanduq.key secret.")
+    elif args.command == "build":
+        from content_mirror.bundle import build, progress_bar
+
+        result = build(args.source, args.stick, args.key, sequence=args.sequence, since=args.since,
+                       name=args.name, progress=progress_bar("Copying"))
+        m = result.manifest
+        kind = f"delta since {m['since']}" if m.get("since") else "full"
+        print(f"Built {result.folder} ({kind}): {m['channel']} update {m['sequence']}, "
+              f"{len(m['items'])} items, {len(m.get('remove', []))} to remove, "
+              f"{result.files_written} files written ({result.bytes_written / 1e6:.1f} MB).")
+    elif args.command == "verify":
+        from content_mirror.bundle import verify_stick
+        from content_mirror.minisign import read_public_key
+
+        results = verify_stick(args.stick, [read_public_key(p) for p in args.pubkey])
+        if not results:
+            raise SanduqError(f"There are no bundles in {args.stick}/sanduq/bundles.")
+        for r in results:
+            if r.problem:
+                print(f"{r.name}: REFUSED: {r.problem}.")
+            else:
+                print(f"{r.name}: ok ({r.manifest['channel']} update {r.manifest['sequence']}, "
+                      f"{len(r.manifest['items'])} items).")
+        bad = [r for r in results if r.problem]
+        if bad:
+            raise Refused(f"{len(bad)} of {len(results)} bundles would be refused.")
     elif args.command == "check":
         from content_mirror.authoring import read_source
 

@@ -103,8 +103,12 @@ def validate(manifest: Any) -> dict:
     _int("sequence", manifest.get("sequence"), 1, 2**53)
     if manifest.get("sequence") is None:
         _fail("sequence", "is missing")
+    unknown = set(manifest) - {"format", "channel", "sequence", "full", "since", "items", "files", "remove"}
+    if unknown:
+        _fail("", f"has unknown fields {', '.join(sorted(map(str, unknown)))[:100]}")
     if not isinstance(manifest.get("full", True), bool):
         _fail("full", "must be true or false")
+    _int("since", manifest.get("since"), 1, 2**53)
     files = manifest.get("files")
     if not isinstance(files, dict) or len(files) > MAX_FILES:
         _fail("files", "must be an object of SHA-256 to {size, mime}")

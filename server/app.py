@@ -14,6 +14,7 @@ from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.library import Library
 from server.usage import UsageLog
+from usb_updater import status as usb_status
 
 log = logging.getLogger(__name__)
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -58,7 +59,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     app.jinja_env.autoescape = True
     front_state = app.extensions["sanduq"]
     app.wsgi_app = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
-                               key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular()))
+                               key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular(),
+                                            usb_status.version(front_state.library.data_dir)))
 
     @app.get("/healthz")
     def healthz():

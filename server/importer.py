@@ -67,6 +67,10 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
         if installed is not None and sequence < installed:
             raise Refused(f"{channel} update {sequence} is older than the installed {installed}; "
                           "it was not installed (bring a newer stick).")
+        since = manifest.get("since")
+        if since is not None and (installed is None or installed < since):
+            raise Refused(f"{channel} update {sequence} only adds to update {since}, and this box has "
+                          f"{'none' if installed is None else installed}; bring the full update.")
         store = library.store
         needed = {ref["sha256"] for item in manifest["items"] for ref in item.get("files", [])}
         missing = sorted(sha for sha in needed if not store.has(sha))

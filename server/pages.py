@@ -6,6 +6,7 @@ change, language and "popular" list, then served from the answer cache with gzip
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache, partial
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from server.app import state
 from server.assets import asset_url
 from server.catalog import Filters
 from server.errors import NotFound
+from usb_updater import status as usb_status
 from server.i18n import LANGUAGES, NAMES, N_, gettext_, language, ngettext_
 
 bp = Blueprint("site", __name__)
@@ -77,7 +79,15 @@ def helpers():
             "kind_names": KIND_NAMES, "kind_emoji": KIND_EMOJI, "audience_names": AUDIENCE_NAMES,
             "audience_emoji": AUDIENCE_EMOJI, "subject_names": SUBJECT_NAMES,
             "file_for": file_for, "files_of": files_of, "url_with": url_with,
-            "school": state().settings["school_name"]}
+            "school": state().settings["school_name"], "usb": _usb_banner()}
+
+
+def _usb_banner() -> dict:
+    """The USB status worth a banner: an update under way, or one that ended in the last hour."""
+    now = usb_status.read(state().library.data_dir)
+    if now.get("state") == "busy" or (now.get("state") and time.time() - now.get("updated", 0) < 3600):
+        return now
+    return {}
 
 
 @bp.get("/")
@@ -188,3 +198,11 @@ def classroom():
         return render_template("classroom.html", picks=picks)
 
     return _cached_page(build)
+
+
+@bp.get("/status")
+def usb_page():
+    """What the box did with the last sticks: for the field officer, no login."""
+    data_dir = state().library.data_dir
+    return _cached_page(lambda: render_template("status.html", now=usb_status.read(data_dir),
+                                                receipts=usb_status.receipts(data_dir)))

@@ -107,13 +107,19 @@ class UsageLog:
         return self._popular[1][:limit]
 
     def events(self, since: str = "") -> Iterator[dict]:
-        """Every stored event after time SINCE, oldest first."""
-        conn = self._connect()
-        try:
-            cursor = conn.execute("SELECT id, time, type, item, value, lang, text FROM events "
-                                  "WHERE time > ? ORDER BY time, id", [since])
-            names = [d[0] for d in cursor.description]
-            for row in cursor:
-                yield dict(zip(names, row))
-        finally:
-            conn.close()
+        return read_events(self.path, since)
+
+
+def read_events(path: Path, since: str = "") -> Iterator[dict]:
+    """Every stored event after time SINCE, oldest first (readable while the server writes)."""
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        cursor = conn.execute("SELECT id, time, type, item, value, lang, text FROM events "
+                              "WHERE time > ? ORDER BY time, id", [since])
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row))
+    except sqlite3.OperationalError:  # no usage recorded yet: no table
+        return
+    finally:
+        conn.close()

@@ -131,20 +131,31 @@ def serve():
 
     yield start
     for server, thread, app in started:
-        stop_server(server)
-        thread.join(timeout=5)
-        assert not thread.is_alive(), "the server did not stop"
+        stop_server(server, thread)
         close_app(app)
 
 
-def stop_server(server) -> None:
-    """Close every socket from inside waitress's own loop, so its loop ends cleanly."""
+def stop_server(server, thread) -> None:
+    """Stop a waitress server running in THREAD, cleanly and without leaking a descriptor.
+
+    Inside waitress's loop, every channel but the wake-up trigger is closed and the trigger
+    leaves the loop's map, so the loop ends; the trigger is closed only after that, here, so
+    no descriptor is closed twice (a late close could hit a number a newer server reuses).
+    """
+    wrapper = server.trigger.socket  # its own duplicate of the pipe's descriptor
+
     def close_all():
         for channel in list(server._map.values()):
-            channel.close()
+            if channel is not server.trigger:
+                channel.close()
+        server.trigger.del_channel()
 
     server.trigger.pull_trigger(close_all)
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the server did not stop"
     server.task_dispatcher.shutdown()
+    server.trigger.close()
+    wrapper.close()
 
 
 def need_tool(name: str) -> str:

@@ -31,8 +31,7 @@ def site(tmp_path_factory):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
-    stop_server(server)
-    thread.join(timeout=5)
+    stop_server(server, thread)
     close_app(app)
 
 

@@ -1,0 +1,237 @@
+"""Signed bundles on a stick (INTERFACES.md): building them, and reading them without trust.
+
+    STICK/sanduq/bundles/NAME/manifest.json          the manifest (manifest.py)
+    STICK/sanduq/bundles/NAME/manifest.json.minisig  its minisign signature
+    STICK/sanduq/bundles/NAME/files/SHA256           payload, named by the hash of its bytes
+
+A stick can hold anything, so reading is careful in this order: the signature file and the
+manifest must be small regular files (no links, FIFOs or devices), the signature is checked
+against the trusted keys over the manifest's exact bytes before anything else is believed,
+and payload files are opened without following links and checked to be regular files; their
+size and hash are checked as they are copied (server/store.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from content_mirror import minisign
+from content_mirror.authoring import read_source
+from content_mirror.manifest import validate
+from server.errors import InvalidSource, Refused, SanduqError
+
+FAT32_LIMIT = 4 * 1024**3 - 1  # largest file a FAT32 stick holds
+MAX_MANIFEST = 32 * 1024 * 1024
+
+
+def bundles_folder(stick: Path) -> Path:
+    return Path(stick) / "sanduq" / "bundles"
+
+
+def bundle_dirs(stick: Path) -> list[Path]:
+    """The bundle folders on a stick, by name; links and files there are not bundles."""
+    folder = bundles_folder(stick)
+    try:
+        entries = sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [p for p in entries if stat.S_ISDIR(p.lstat().st_mode)]
+
+
+def _read_small(path: Path, limit: int, what: str) -> bytes:
+    """Read a regular file of at most LIMIT bytes, refusing links, FIFOs and devices."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise Refused(f"it has no {what}") from None
+    except OSError as e:
+        raise Refused(f"its {what} cannot be opened ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(f"its {what} is not a regular file")
+        if info.st_size > limit:
+            raise Refused(f"its {what} is larger than {limit // 1024} KB")
+        return f.read(limit + 1)[:limit]
+
+
+def read_bundle(folder: Path, keys: list[minisign.PublicKey]) -> dict:
+    """The checked manifest of the bundle in FOLDER; Refused (with the reason) otherwise."""
+    signature = _read_small(folder / "manifest.json.minisig", minisign.MAX_SIGNATURE_FILE, "signature (manifest.json.minisig)")
+    data = _read_small(folder / "manifest.json", MAX_MANIFEST, "manifest.json")
+    if not keys:
+        raise Refused("this box has no trusted keys to check it with")
+    minisign.verify(data, signature.decode("utf-8", "replace"), keys)
+    try:
+        manifest = json.loads(data)
+    except (ValueError, RecursionError):
+        raise Refused("its manifest is not valid JSON") from None
+    try:
+        return validate(manifest)
+    except InvalidSource as e:
+        raise Refused(f"its {e.message}") from None
+
+
+def open_payload(folder: Path, sha: str) -> BinaryIO:
+    """Open FOLDER/files/SHA for reading, refusing anything but a regular file."""
+    try:
+        fd = os.open(folder / "files" / sha, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise Refused(f"file {sha[:12]}… is missing from the bundle") from None
+    except OSError as e:
+        if e.errno == 40:  # ELOOP: a symbolic link
+            raise Refused(f"file {sha[:12]}… is a link, not a file") from None
+        raise
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise Refused(f"file {sha[:12]}… is not a regular file")
+    os.set_blocking(fd, True)
+    return f
+
+
+@dataclass
+class BuildResult:
+    folder: Path
+    manifest: dict
+    files_written: int = 0
+    bytes_written: int = 0
+    kept: list[str] = field(default_factory=list)
+
+
+def _delta(manifest: dict, old: dict) -> dict:
+    """Only what changed since OLD: new or changed items, the ids to remove, their new files."""
+    before = {item["id"]: item for item in old["items"]}
+    changed = [item for item in manifest["items"] if before.get(item["id"]) != item]
+    now = {item["id"] for item in manifest["items"]}
+    return dict(manifest, full=False, since=old["sequence"], items=changed,
+                remove=sorted(set(before) - now),
+                files={ref["sha256"]: manifest["files"][ref["sha256"]]
+                       for item in changed for ref in item.get("files", [])})
+
+
+def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None = None,
+          since: Path | None = None, name: str | None = None,
+          progress: Callable[[int, int], None] | None = None) -> BuildResult:
+    """Write a signed bundle of the authoring folder SOURCE onto STICK."""
+    key = minisign.read_secret_key(secret_key)
+    source_read = read_source(source, sequence=sequence)
+    manifest, paths = source_read.manifest, source_read.paths
+    shipped = set(manifest["files"])
+    if since is not None:
+        try:
+            old = validate(json.loads(Path(since).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            raise SanduqError(f"Cannot read the old manifest {since} ({e}).") from None
+        if old["channel"] != manifest["channel"]:
+            raise SanduqError(f"{since} is of channel {old['channel']!r}, not {manifest['channel']!r}.")
+        if manifest["sequence"] <= old["sequence"]:
+            raise SanduqError(f"The new sequence {manifest['sequence']} must be larger than "
+                              f"{old['sequence']} of {since}; set it with --sequence.")
+        manifest = _delta(manifest, old)
+        shipped = set(manifest["files"]) - set(old["files"])  # the box has the rest already
+    too_big = [paths[s] for s in shipped if manifest["files"][s]["size"] > FAT32_LIMIT]
+    if too_big:
+        raise SanduqError(f"{too_big[0]} is 4 GB or larger and cannot travel on a FAT32 stick; "
+                          "encode it smaller (an hour of preschool video at 1.5 Mbps is under 1 GB).")
+    folder = bundles_folder(stick) / (name or f"{manifest['channel']}-{manifest['sequence']:06d}")
+    files = folder / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    result = BuildResult(folder, manifest)
+    total = sum(manifest["files"][s]["size"] for s in shipped)
+    done = 0
+    for sha in sorted(shipped):
+        target = files / sha
+        size = manifest["files"][sha]["size"]
+        if not (target.is_file() and target.stat().st_size == size and _hash(target) == sha):
+            _copy(paths[sha], target)  # a build cut short resumes: whole files are kept
+            result.files_written += 1
+            result.bytes_written += size
+        done += size
+        if progress:
+            progress(done, total)
+    data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
+    _write(folder / "manifest.json", data)
+    _write(folder / "manifest.json.minisig", minisign.sign(
+        data, key, trusted_comment=f"sanduq channel:{manifest['channel']} sequence:{manifest['sequence']}").encode())
+    return result
+
+
+def _hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy(source: Path, target: Path) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    with source.open("rb") as src, tmp.open("wb") as out:
+        shutil.copyfileobj(src, out, 1024 * 1024)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, target)
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Checked:
+    name: str
+    manifest: dict | None = None
+    problem: str | None = None
+
+
+def verify_stick(stick: Path, keys: list[minisign.PublicKey]) -> list[Checked]:
+    """Check every bundle on STICK as the box would, payload hashes included; change nothing."""
+    results = []
+    for folder in bundle_dirs(stick):
+        try:
+            manifest = read_bundle(folder, keys)
+            for sha, info in sorted(manifest["files"].items()):
+                path = folder / "files" / sha
+                if not path.exists() and manifest.get("since"):
+                    continue  # a delta leaves out what the box has from earlier updates
+                with open_payload(folder, sha) as f:
+                    digest, size = hashlib.sha256(), 0
+                    while chunk := f.read(1024 * 1024):
+                        digest.update(chunk)
+                        size += len(chunk)
+                if size != info["size"] or digest.hexdigest() != sha:
+                    raise Refused(f"file {sha[:12]}… is damaged or was changed")
+            results.append(Checked(folder.name, manifest))
+        except Refused as e:
+            results.append(Checked(folder.name, problem=e.message))
+    return results
+
+
+def progress_bar(label: str) -> Callable[[int, int], None] | None:
+    """A one-line progress bar on a terminal; None (silence) in a pipe or a log."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        sys.stderr.write(f"\r{label} [{bar:<30}] {share:4.0%} {done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show

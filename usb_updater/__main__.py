@@ -1,0 +1,5 @@
+import sys
+
+from usb_updater.cli import main
+
+sys.exit(main())

@@ -1,0 +1,174 @@
+"""One insert, handled once: import every bundle, export usage, write a receipt, sync.
+
+The order protects what matters most. Bundles are checked and installed one by one (each one
+all or nothing, server/importer.py); usage is exported even when a bundle was refused; the
+receipt says what happened to each; nothing is written to a stick that has no `sanduq/`
+folder. A stick pulled at any moment leaves the library as it was, and the next insert
+resumes where the copy stopped.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from content_mirror.bundle import bundle_dirs, open_payload, read_bundle
+from content_mirror.minisign import trusted_keys
+from server.errors import SanduqError
+from server.importer import install
+from server.library import Library
+from usb_updater import export, status
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BundleReport:
+    name: str
+    status: str  # "installed", "already installed", "refused", "interrupted"
+    channel: str | None = None
+    sequence: int | None = None
+    reason: str | None = None
+    items: int = 0
+    files_copied: int = 0
+    bytes_copied: int = 0
+
+
+@dataclass
+class Receipt:
+    device_id: str
+    stick: str
+    started: str
+    finished: str = ""
+    bundles: list[BundleReport] = field(default_factory=list)
+    exports: list[dict] = field(default_factory=list)
+    export_problem: str | None = None
+    receipt_problem: str | None = None
+    free_mb_on_box: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(b.status in ("installed", "already installed") for b in self.bundles)
+
+    def sentence(self) -> str:
+        """What a field officer reads: what happened, and what to do."""
+        installed = [b for b in self.bundles if b.status == "installed"]
+        parts = []
+        if installed:
+            parts.append(f"{len(installed)} update(s) installed ({sum(b.items for b in installed)} items)")
+        elif self.bundles and self.ok:
+            parts.append("the updates on the stick were already installed")
+        elif not self.bundles:
+            parts.append("no updates on the stick")
+        for b in self.bundles:
+            if b.status == "refused":
+                parts.append(f"{b.name} refused: {b.reason}")
+            if b.status == "interrupted":
+                parts.append(f"{b.name} stopped: {b.reason}")
+        parts.append(f"usage not saved: {self.export_problem}" if self.export_problem else "usage saved on the stick")
+        return "; ".join(parts) + "."
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_sanduq_stick(stick: Path) -> bool:
+    """A stick with a real `sanduq/` folder (not a link to one) is ours to read and write."""
+    try:
+        return stat.S_ISDIR((Path(stick) / "sanduq").lstat().st_mode)
+    except OSError:
+        return False
+
+
+def process_stick(library: Library, stick: Path, settings: dict, progress: Progress | None = None) -> Receipt | None:
+    """Handle one mounted stick. None when it is not a Sanduq stick (it is then left untouched)."""
+    stick = Path(stick)
+    if not is_sanduq_stick(stick):
+        return None
+    receipt = Receipt(library.device_id, str(stick), utc_now())
+    keys = trusted_keys(Path(settings["trusted_keys_dir"] or library.data_dir / "trusted-keys"))
+    reserve = settings["disk_reserve_mb"] * 1024 * 1024
+    say = _status_writer(library.data_dir, stick, progress)
+    say("checking the stick")
+    ready = []
+    for folder in bundle_dirs(stick):
+        try:
+            ready.append((read_bundle(folder, keys), folder))
+        except SanduqError as e:
+            receipt.bundles.append(BundleReport(folder.name, "refused", reason=e.message))
+        except OSError as e:
+            receipt.bundles.append(BundleReport(folder.name, "interrupted", reason=_io_reason(e)))
+    for manifest, folder in sorted(ready, key=lambda r: (r[0]["channel"], r[0]["sequence"])):
+        report = BundleReport(folder.name, "installed", manifest["channel"], manifest["sequence"])
+        receipt.bundles.append(report)
+        try:
+            say(f"installing {folder.name}")
+            result = install(library, manifest, lambda sha, f=folder: open_payload(f, sha),
+                             reserve_bytes=reserve, progress=lambda d, t, n=folder.name: say(f"copying {n}", d, t))
+            report.status, report.items = result.status, result.items
+            report.files_copied, report.bytes_copied = result.files_copied, result.bytes_copied
+        except SanduqError as e:
+            report.status, report.reason = "refused", e.message
+        except OSError as e:
+            report.status, report.reason = "interrupted", _io_reason(e)
+            break  # the stick is most likely gone: the next insert resumes
+    say("saving usage on the stick")
+    try:
+        receipt.exports = export.export_usage(library, stick)
+    except OSError as e:
+        receipt.export_problem = _io_reason(e)
+    receipt.free_mb_on_box = library.store.free_bytes() // (1024 * 1024)
+    receipt.finished = utc_now()
+    _write_receipt(library, stick, receipt)
+    os.sync()  # only now is it safe to say "safe to remove"
+    status.write(library.data_dir, state="done" if receipt.ok and not receipt.export_problem else "failed",
+                 stick=str(stick), message=receipt.sentence(), receipt=asdict(receipt))
+    return receipt
+
+
+def _write_receipt(library: Library, stick: Path, receipt: Receipt) -> None:
+    name = f"{library.device_id}-{receipt.started.replace(':', '').replace('-', '')}.json"
+    data = asdict(receipt)
+    status.keep_receipt(library.data_dir, name, data)
+    try:
+        folder = stick / "sanduq" / "receipts"
+        folder.mkdir(exist_ok=True)
+        import json
+
+        export.write_atomically(folder / name, json.dumps(data, ensure_ascii=False, indent=1).encode())
+    except OSError as e:
+        receipt.receipt_problem = _io_reason(e)
+
+
+def _io_reason(error: OSError) -> str:
+    """One sentence for a field officer from an I/O error on the stick."""
+    if error.errno == errno.EROFS:
+        return "the stick is write-protected (check its lock switch); usage will be saved next time"
+    if error.errno == errno.ENOSPC:
+        return "the stick is full; free some space on it and insert it again"
+    if error.errno in (errno.EIO, errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.ESTALE, errno.ENOTCONN):
+        return "the stick could not be read (was it pulled out?); insert it again to continue where it stopped"
+    return f"the stick could not be used ({error.strerror}); try another stick"
+
+
+def _status_writer(data_dir: Path, stick: Path, progress: Progress | None):
+    """Report a step (and bytes done of total) to the status file and the terminal, throttled."""
+    last = [0.0]
+
+    def say(step: str, done: int = 0, total: int = 0) -> None:
+        now = time.monotonic()
+        if progress and total:
+            progress(done, total)
+        if done < total and now - last[0] < 0.5:
+            return
+        last[0] = now
+        status.write(data_dir, state="busy", stick=str(stick), step=step, done=done, total=total)
+
+    return say
