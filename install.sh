@@ -56,8 +56,10 @@ case "${1:-}" in
         exec "$venv/bin/sanduq-server" --demo --data-dir "$here/demo-data" --host 0.0.0.0 --port "$port"
         ;;
     --dev)
-        # What the tests drive for real: Debian's Chromium (through Playwright, no browser download).
-        apt_install chromium
+        # What the tests drive for real: Debian's Chromium (through Playwright, no browser
+        # download), the stock minisign, and real stick filesystems (ext4, FAT32 through FUSE,
+        # exFAT) made and mounted inside private mount namespaces.
+        apt_install chromium minisign e2fsprogs dosfstools mtools fusefat fuse3 exfatprogs exfat-fuse util-linux mount
         make_venv "[test]"
         say "Installed into $venv"
         ;;

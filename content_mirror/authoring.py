@@ -68,8 +68,14 @@ class _Reader:
         except csv.Error as e:
             self.error(name, f"is not a valid CSV file ({e})")
             return []
+        for n, row in enumerate(rows, 2):
+            if None in row:
+                self.error(f"{name} row {n}", "has more cells than the header row "
+                                              "(a comma inside a cell needs the cell in quotes)")
         for column in header:
-            base, _, lang = (column or "").rpartition("_")
+            if column is None:
+                continue
+            base, _, lang = column.rpartition("_")
             if column not in fixed and not (base in per_lang and LANG.fullmatch(lang)):
                 self.error(f"{name} column {column!r}", "is not a known column (see docs/authoring.md)")
         return [(f"{name} row {n}", {k: (v or "").strip() for k, v in row.items() if k})

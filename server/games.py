@@ -19,11 +19,10 @@ from flask import Blueprint, Response
 
 from server.app import state
 from server.errors import NotFound
+from server.gamezip import MAX_MEMBER, MAX_RATIO
 from server.store import is_sha256
 
 bp = Blueprint("games", __name__)
-MAX_MEMBER = 64 * 1024 * 1024  # one file of a game, unpacked
-MAX_RATIO = 200  # unpacked / packed: beyond this it is a zip bomb, not a game
 SANDBOX = "sandbox allow-scripts allow-pointer-lock; default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'"
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
          ".wasm": "application/wasm", ".svg": "image/svg+xml", ".webp": "image/webp",

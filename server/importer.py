@@ -18,6 +18,7 @@ from typing import BinaryIO, Callable, ContextManager, Iterator
 
 from content_mirror.manifest import payload_size, validate
 from server.errors import NotEnoughSpace, Refused
+from server.gamezip import check_game_zip
 from server.library import Library
 
 MB = 1024 * 1024
@@ -93,6 +94,11 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
         for sha in missing:
             with open_file(sha) as f:
                 store.add(f, sha, manifest["files"][sha]["size"], progress=step)
+        for item in manifest["items"]:
+            if item["kind"] == "game":
+                for ref in item.get("files", []):
+                    if manifest["files"][ref["sha256"]]["mime"] == "application/zip":
+                        check_game_zip(store.path(ref["sha256"]), item["id"])
         library.catalog.apply(manifest, now=now_utc(), texts=_search_texts(library, manifest))
         deleted = collect_garbage(library, keep_partial=set())
         return InstallResult(channel, sequence, "installed", len(manifest["items"]),

@@ -43,6 +43,7 @@ def test_excel_bom_is_accepted(tmp_path):
     (("act-shapes,activity", "tip-sleep,activity"), "row 5, column id: 'tip-sleep' is used by an earlier row"),
     (("Хоби хуб,Хороший сон,Good sleep", ",,"), "items.csv row 4: needs a title"),
     (("subtitles_tg", "subtitle_tg"), "items.csv column 'subtitle_tg': is not a known column"),
+    (("Fun shapes", "Fun, shapes"), "items.csv row 5: has more cells than the header row"),
 ])
 def test_faults_name_sheet_row_and_column(tmp_path, change, message):
     root = write_source(tmp_path, items=ITEMS.replace(*change))

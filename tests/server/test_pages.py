@@ -147,18 +147,26 @@ def test_only_zips_of_the_catalog_are_games(live):
     assert live.get("/play/" + "0" * 64 + "/index.html")[0] == 404
 
 
-def test_a_zip_bomb_is_not_opened(tmp_path, serve):
+@pytest.mark.parametrize("members,words", [
+    ({"index.html": b"<p>hi", "bomb.js": b"\0" * 50_000_000}, "unpacks far too large"),
+    ({"index.html": b"<p>hi", "../../evil.js": b"x"}, "leaves the game"),
+    ({"index.html": b"<p>hi", "/etc/evil": b"x"}, "leaves the game"),
+    ({"play.html": b"<p>hi"}, "no index.html"),
+])
+def test_bad_game_zips_are_refused_at_import(tmp_path, members, words):
     from content_mirror.authoring import read_source
+    from server.errors import Refused
     from server.importer import install
     from server.library import Library
 
     root = write_source(tmp_path / "src")
-    (root / "media" / "game.zip").write_bytes(game_zip({"index.html": b"<p>hi", "bomb.js": b"\0" * 50_000_000}))
+    (root / "media" / "game.zip").write_bytes(game_zip(members))
+    source = read_source(root) if "index.html" in members else None
+    if source is None:  # the authoring reader already says so
+        with pytest.raises(Exception, match="no index.html"):
+            read_source(root)
+        return
     library = Library(tmp_path / "data")
-    source = read_source(root)
-    install(library, source.manifest, source.open)
-    live = serve(library)
-    _, item = live.json("/api/items/game-count")
-    sha = item["files"][0]["sha256"]
-    assert live.get(f"/play/{sha}/index.html")[0] == 200
-    assert live.get(f"/play/{sha}/bomb.js")[0] == 404
+    with pytest.raises(Refused, match=words):
+        install(library, source.manifest, source.open)
+    assert library.catalog.count() == 0

@@ -1,0 +1,33 @@
+"""What a game zip may hold; checked when a game is imported and again when it is served."""
+
+from __future__ import annotations
+
+import zipfile
+
+from server.errors import Refused
+
+MAX_MEMBER = 64 * 1024 * 1024  # one file of a game, unpacked
+MAX_RATIO = 200  # unpacked / packed: beyond this it is a zip bomb, not a game
+MAX_GAME = 512 * 1024 * 1024  # a whole game, unpacked
+
+
+def check_game_zip(path, label: str) -> None:
+    """Refuse a game zip with names that leave it, members too large, or a zip bomb."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise Refused(f"game {label} is not a valid zip file") from None
+    names = {m.filename for m in members}
+    if "index.html" not in names:
+        raise Refused(f"game {label} has no index.html at the top of its zip")
+    total = 0
+    for m in members:
+        name = m.filename
+        if name.startswith(("/", "\\")) or "\\" in name or ".." in name.split("/") or ":" in name:
+            raise Refused(f"game {label} has a file name that leaves the game ({name[:60]!r})")
+        if m.file_size > MAX_MEMBER or m.file_size > MAX_RATIO * max(m.compress_size, 1024):
+            raise Refused(f"game {label} holds a file that unpacks far too large (a zip bomb?)")
+        total += m.file_size
+    if total > MAX_GAME:
+        raise Refused(f"game {label} unpacks to more than {MAX_GAME // 2**20} MB")
