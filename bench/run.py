@@ -33,7 +33,7 @@ import load
 import zim
 from make_library import ensure_library
 from servers import (BenchError, Processes, Server, ensure_tools, free_port, kiwix_command,
-                     nginx_command, sanduq_command)
+                     nginx_command, sanduq_command, sanduq_env)
 
 HERE = Path(__file__).resolve().parent
 MB = 2**20
@@ -151,7 +151,8 @@ class Bench:
         starts = []
         for attempt in range(3):
             port = free_port()
-            server = self.procs.start("sanduq", sanduq_command(self.data_dir, port), port, "/healthz")
+            server = self.procs.start("sanduq", sanduq_command(self.data_dir, port), port, "/healthz",
+                                      env=sanduq_env())
             starts.append(server.startup)
             if attempt < 2:
                 self.procs.stop(server)

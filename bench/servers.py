@@ -19,6 +19,7 @@ from typing import Callable
 
 # tool -> Debian package that brings it
 TOOLS = {"nginx": "nginx-light", "wrk": "wrk", "kiwix-serve": "kiwix-tools", "zimwriterfs": "zim-tools"}
+REPO = Path(__file__).resolve().parent.parent
 APT_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=900"]  # a background apt may hold the dpkg lock
 
 
@@ -111,13 +112,14 @@ class Processes:
         self.workdir = workdir
         self.servers: list[Server] = []
 
-    def start(self, name: str, cmd: list[str], port: int, ready_path: str, *, timeout: float = 30) -> Server:
+    def start(self, name: str, cmd: list[str], port: int, ready_path: str, *, timeout: float = 30,
+              env: dict[str, str] | None = None) -> Server:
         """Run CMD and wait until GET READY_PATH answers 200; Server.startup is the wait."""
         log_path = self.workdir / f"{name}.log"
         with log_path.open("ab") as log:
             started = time.monotonic()
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, env=env)
         server = Server(name, proc, port, log_path)
         self.servers.append(server)
         deadline = started + timeout
@@ -149,6 +151,14 @@ class Processes:
     def stop_all(self) -> None:
         for server in list(self.servers):
             self.stop(server)
+
+
+def sanduq_env() -> dict[str, str]:
+    """The environment for sanduq-server: this checkout's packages first, so the run measures
+    the code beside it even when the installed copy lags (a package added since `pip install -e`)."""
+    root = str(REPO)
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
 
 
 def sanduq_command(data_dir: Path, port: int) -> list[str]:

@@ -26,18 +26,24 @@ GZIP_FROM = 512  # smaller bodies gain nothing worth a header
 GZIP_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Answer:
     status: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
-    gzipped: bytes | None
+    compressible: bool
     etag: str
     on_hit: Callable[[], None] | None
+    gzipped: bytes | None = None  # made when a phone first asks for it
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.gzipped or b"") + 200
+        return 2 * len(self.body) + 200  # room for the gzip form too
+
+    def gzip(self) -> bytes:
+        if self.gzipped is None:
+            self.gzipped = gzip.compress(self.body, 6, mtime=0)
+        return self.gzipped
 
 
 def cacheable(response: Response, on_hit: Callable[[], None] | None = None,
@@ -56,11 +62,9 @@ def cacheable(response: Response, on_hit: Callable[[], None] | None = None,
 def _answer(status: str, headers: list[tuple[str, str]], body: bytes, on_hit) -> Answer:
     kept = tuple((k, v) for k, v in headers if k.lower() not in ("content-length", MARK.lower()))
     mime = next((v for k, v in kept if k.lower() == "content-type"), "")
-    gzipped = None
-    if len(body) >= GZIP_FROM and mime.startswith(GZIP_TYPES):
-        gzipped = gzip.compress(body, 6, mtime=0)
+    compressible = len(body) >= GZIP_FROM and mime.startswith(GZIP_TYPES)
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-    return Answer(status, kept, body, gzipped, etag, on_hit)
+    return Answer(status, kept, body, compressible, etag, on_hit)
 
 
 class AnswerFront:
@@ -113,12 +117,12 @@ class AnswerFront:
 
     @staticmethod
     def _send(answer: Answer, environ, start_response):
-        use_gzip = answer.gzipped is not None and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        use_gzip = answer.compressible and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
         # The gzip form is another representation, so it gets its own ETag (RFC 9110).
         etag = answer.etag + ("-gz" if use_gzip else "")
         headers = list(answer.headers) + [("ETag", f'"{etag}"')]
         vary = [i for i, (k, _) in enumerate(headers) if k.lower() == "vary"]
-        if answer.gzipped is not None:
+        if answer.compressible:
             if vary:
                 headers[vary[0]] = ("Vary", f"{headers[vary[0]][1]}, Accept-Encoding")
             else:
@@ -127,7 +131,7 @@ class AnswerFront:
         if asked and parse_etags(asked).contains_weak(etag):
             start_response("304 Not Modified", [h for h in headers if h[0].lower() != "content-type"])
             return []
-        body = answer.gzipped if use_gzip else answer.body
+        body = answer.gzip() if use_gzip else answer.body
         if use_gzip:
             headers.append(("Content-Encoding", "gzip"))
         headers.append(("Content-Length", str(len(body))))

@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from server import __version__, settings as settings_table
 from server.answers import AnswerFront
 from server.errors import SanduqError
+from server.files import FileApp
 from server.library import Library
 from server.usage import UsageLog
 from usb_updater import status as usb_status
@@ -49,18 +51,20 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     app.extensions["sanduq"] = State(settings, library,
                                      UsageLog(library.data_dir / "usage.db", settings["usage_flush_seconds"]))
 
-    from server import api, assets, files, games, i18n, pages
+    from server import api, assets, games, i18n, pages
 
-    for module in (api, assets, files, games, pages):
+    for module in (api, assets, games, pages):
         app.register_blueprint(module.bp)
     app.register_error_handler(Exception, _handle_error)
     app.after_request(i18n.remember_choice)
     app.after_request(_page_headers)
     app.jinja_env.autoescape = True
     front_state = app.extensions["sanduq"]
-    app.wsgi_app = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
-                               key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular(),
-                                            usb_status.version(front_state.library.data_dir)))
+    answers = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
+                          key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular(),
+                                       usb_status.version(front_state.library.data_dir)))
+    # Content files skip Flask entirely (files.py); everything else meets the answer cache first.
+    app.wsgi_app = DispatcherMiddleware(answers, {"/files": FileApp(library)})
 
     @app.get("/healthz")
     def healthz():

@@ -56,6 +56,8 @@ def serve(settings: dict, library) -> None:
 
     from server.app import close_app, create_app
 
+    _fewer_malloc_arenas()
+
     app = create_app({k: v for k, v in settings.items()}, library=library)
     server = waitress.create_server(app, host=settings["host"], port=settings["port"],
                                     threads=settings["threads"], ident="sanduq",
@@ -71,6 +73,20 @@ def serve(settings: dict, library) -> None:
     finally:
         server.close()
         close_app(app)
+
+
+def _fewer_malloc_arenas() -> None:
+    """Ask glibc for 2 malloc arenas instead of one per thread, before the threads start.
+
+    Each waitress thread would otherwise get an arena of its own, and memory freed in one
+    is not reused by another: under load that alone took the server from 60 to 170 MB.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
 
 
 def _announce(host: str, port: int) -> None:
