@@ -336,6 +336,13 @@ class Bench:
             self.procs.stop(nginx)
 
 
+def code_version() -> str:
+    """The commit measured, with '-dirty' when the work tree has changes."""
+    done = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def machine() -> str:
     cpu = platform.machine()
     try:
@@ -367,7 +374,7 @@ def notes(args: argparse.Namespace, report: Report, command: str, seconds: float
         f"Words without a hit: Sanduq {_few(words['missed']['sanduq'])}; kiwix-serve {_few(words['missed']['kiwix'])} "
         "(an empty answer is cheaper to make).",
         "Errors: wrk's socket errors (connect, read, write, timeout) plus responses with status >= 400.",
-        f"Whole run: {seconds:.0f} s. Command: `{command}`.",
+        f"Code: {code_version()}. Whole run: {seconds:.0f} s. Command: `{command}`.",
     ]
 
 
@@ -398,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     stem = "results-quick" if args.quick else "results"
     (HERE / f"{stem}.md").write_text(text, encoding="utf-8")
-    raw = dict(report.data, command=command, machine=machine(),
+    raw = dict(report.data, command=command, machine=machine(), code=code_version(),
                settings={k: str(v) for k, v in vars(args).items()},
                table=[dict(zip(("benchmark", "sanduq", "reference", "ratio", "goal", "met"), r)) for r in report.rows])
     (HERE / f"{stem}.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -14,6 +14,7 @@ from server import __version__, settings as settings_table
 from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.files import FileApp
+from server.portal import Portal
 from server.library import Library
 from server.usage import UsageLog
 from usb_updater import status as usb_status
@@ -34,6 +35,7 @@ class State:
     settings: dict[str, Any]
     library: Library
     usage: UsageLog
+    portal: Any = None
 
 
 def state() -> State:
@@ -63,8 +65,11 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     answers = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
                           key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular(),
                                        usb_status.version(front_state.library.data_dir)))
-    # Content files skip Flask entirely (files.py); everything else meets the answer cache first.
-    app.wsgi_app = DispatcherMiddleware(answers, {"/files": FileApp(library)})
+    # Probes and foreign host names meet the portal first; content files skip Flask entirely
+    # (files.py); everything else meets the answer cache first.
+    portal = Portal(DispatcherMiddleware(answers, {"/files": FileApp(library)}), settings["public_host"])
+    app.extensions["sanduq"].portal = portal
+    app.wsgi_app = portal
 
     @app.get("/healthz")
     def healthz():

@@ -15,6 +15,12 @@ from server import settings as settings_table
 from server.errors import run_cli
 
 
+# waitress reads a file in pieces as large as a connection's send buffer; left to the
+# kernel's autotuning that is megabytes, times every video stream. 256 KB (the kernel makes it
+# 512) keeps twenty streams under 10 MB and still fills a Wi-Fi link.
+SEND_BUFFER = 256 * 1024
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sanduq-server",
@@ -23,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     for s in settings_table.SETTINGS:
         flag = "--" + s.name.replace("_", "-")
         if s.parse is settings_table._bool:
-            p.add_argument(flag, action="store_const", const="true", help=s.help)
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, help=f"{s.help} (default: {s.default})")
         else:
             p.add_argument(flag, metavar=s.name.upper(), help=f"{s.help} (default: {s.default})")
     p.add_argument("--demo", action="store_true",
@@ -63,14 +69,25 @@ def serve(settings: dict, library) -> None:
                                     threads=settings["threads"], ident="sanduq",
                                     # phones on a weak hotspot are slow readers
                                     channel_timeout=60, connection_limit=200)
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)  # accepted sockets inherit it
     port = server.effective_port
     threading.Thread(target=_announce, args=(settings["host"], port), daemon=True).start()
+    announcer = None
+    if settings["mdns"]:
+        from server import __version__
+        from server.mdns import Announcer
+
+        announcer = Announcer(settings["school_name"], port, library.device_id, __version__,
+                              library.catalog.sequences)
+        announcer.start()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if announcer:
+            announcer.stop()
         server.close()
         close_app(app)
 

@@ -10,7 +10,7 @@ import time
 from functools import lru_cache, partial
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 
 from content_mirror.manifest import AUDIENCES, KINDS, SUBJECTS
 from server.answers import cacheable
@@ -206,3 +206,16 @@ def usb_page():
     data_dir = state().library.data_dir
     return _cached_page(lambda: render_template("status.html", now=usb_status.read(data_dir),
                                                 receipts=usb_status.receipts(data_dir)))
+
+
+@bp.get("/welcome")
+def welcome():
+    """The page a phone's sign-in window opens on: one big button into the library."""
+    return render_template("welcome.html")
+
+
+@bp.get("/welcome/enter")
+def enter():
+    """Welcome this phone: from now on its probes hear "online", so it keeps the network."""
+    state().portal.welcome(request.remote_addr or "")
+    return redirect("/", code=303)

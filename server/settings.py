@@ -35,6 +35,7 @@ SETTINGS = [
     Setting("host", "0.0.0.0", "address the web server listens on", str),
     Setting("port", 8080, "port the web server listens on", int),
     Setting("threads", 8, "web server worker threads (each serves one request at a time)", int),
+    Setting("public_host", "10.42.0.1", "the box's address on its own Wi-Fi: where the captive portal sends phones", str),
     Setting("school_name", "Sanduq", "name of this library, shown on pages and announced on the network", str),
     Setting("default_language", "tg", "interface and content language when the phone asks for none we have", str),
     Setting("trusted_keys_dir", "", "folder of trusted minisign public keys (*.pub); empty: DATA_DIR/trusted-keys", str),
@@ -43,6 +44,9 @@ SETTINGS = [
     Setting("own_mount_root", "/run/sanduq/sticks",
             "where the box's own mount service mounts sticks; the USB daemon unmounts those when done", str),
     Setting("disk_reserve_mb", 200, "space an import always leaves free on the data disk, in MB", int),
+    # Off unless a box's config turns it on (install.sh does), so a laptop demo, the tests and
+    # the benchmarks never announce themselves on a network that is not theirs.
+    Setting("mdns", False, "announce the library on the network (mDNS: _http._tcp and _sanduq._tcp)", _bool),
     Setting("answer_cache_mb", 16, "memory for ready answers (pages, lists, searches), in MB", int),
     Setting("usage_flush_seconds", 1.0, "how often recorded usage events are written to disk, in seconds", float),
     Setting("debug", False, "show tracebacks in the log (never to users)", _bool),
@@ -83,6 +87,8 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
             return setting.parse(value)
         except ValueError:
             raise SanduqError(f"{where}: {value!r} is not a valid {setting.name} ({setting.help}).") from None
+    if setting.parse is _bool and isinstance(value, bool):
+        return value
     if setting.parse in (int, float) and isinstance(value, bool):
         raise SanduqError(f"{where}: {setting.name} must be a number.")
     return value

@@ -30,7 +30,8 @@ def test_help_lists_every_setting():
     for s in SETTINGS:
         assert "--" + s.name.replace("_", "-") in out
     assert "--demo" in out
-    assert (BIN / "sanduq-server").exists() and (BIN / "sanduq-mirror").exists()
+    for command in ("sanduq-server", "sanduq-mirror", "sanduq-usb"):
+        assert (BIN / command).exists(), f"{command} is not installed: is it in pyproject.toml?"
 
 
 def test_bad_flag_value_is_one_sentence():
@@ -51,7 +52,7 @@ def test_unwritable_data_dir_is_one_sentence(tmp_path):
 
 def start(tmp_path, *args):
     process = subprocess.Popen([sys.executable, "-m", "server", "--data-dir", str(tmp_path / "data"),
-                                "--host", "127.0.0.1", "--port", "0", *args],
+                                "--host", "127.0.0.1", "--port", "0", "--no-mdns", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = None
     for line in process.stdout:

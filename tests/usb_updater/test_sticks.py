@@ -1,0 +1,115 @@
+"""The insert flow on real stick filesystems, mounted inside private mount namespaces:
+ext4 through the loop device, FAT32 through fusefat (this kernel has no vfat driver).
+A read-only stick, a full stick, and a stick pulled out in the middle of a copy."""
+
+import json
+import os
+import sys
+from pathlib import Path
+from shlex import quote
+
+import pytest
+
+from content_mirror.bundle import build
+from tests.conftest import write_source
+from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
+
+PROCESS = f"{quote(sys.executable)} -m usb_updater process"
+
+
+def folder_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def stick_image(tmp_path, keys, fs, size_mb=48, extra=None, source=None):
+    staging = tmp_path / f"staging-{fs}"
+    build(source or write_source(tmp_path / "source"), staging, keys / "sanduq.key")
+    return make_image(tmp_path / f"{fs}.img", fs, size_mb, {**folder_files(staging), **(extra or {})})
+
+
+def run(tmp_path, box, body, timeout=120):
+    env = {"SANDUQ_DISK_RESERVE_MB": "0", "SANDUQ_DATA_DIR": str(box.data_dir)}
+    result = run_in_namespace(f"mnt={quote(str(tmp_path / 'mnt'))}; mkdir -p $mnt\n{body}", timeout=timeout, env=env)
+    return result
+
+
+@pytest.mark.parametrize("fs", ["ext4", "fat32"])
+def test_one_insert_on_a_real_stick(tmp_path, box, keys, fs):
+    need_namespace(fs)
+    image = stick_image(tmp_path, keys, fs)
+    result = run(tmp_path, box, f"""
+mount_stick {quote(str(image))} $mnt
+{PROCESS} $mnt
+echo "--- files"
+find $mnt -iname '*.json' -path '*receipts*' | wc -l
+find $mnt -iname 'usage.csv' | wc -l
+unmount_stick $mnt""")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test-000001: installed" in result.stdout
+    assert result.stdout.split("--- files")[1].split() == ["1", "1"]
+    assert box.catalog.count() == 7
+
+
+def test_read_only_stick_imports_and_says_usage_waits(tmp_path, box, keys):
+    need_namespace("ext4")
+    image = stick_image(tmp_path, keys, "ext4")
+    result = run(tmp_path, box, f"""
+mount_stick {quote(str(image))} $mnt ro
+{PROCESS} $mnt || echo "exit $?"
+unmount_stick $mnt
+mount_stick {quote(str(image))} $mnt
+{PROCESS} $mnt
+ls $mnt/sanduq/exports/*/
+unmount_stick $mnt""")
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.split("Usage saved", 1) if "Usage saved" in result.stdout else (result.stdout, "")
+    assert "test-000001: installed" in result.stdout and box.catalog.count() == 7
+    assert "usage not saved: the stick is write-protected" in result.stdout
+    from usb_updater import status
+
+    # The next insert, writable, saves the usage the first could not.
+    assert "usage.csv" in result.stdout and "already installed" in result.stdout
+    assert status.read(box.data_dir)["state"] == "done"
+
+
+def test_full_stick_says_so_and_keeps_the_import(tmp_path, box, keys):
+    need_namespace("ext4")
+    image = stick_image(tmp_path, keys, "ext4", size_mb=8)
+    result = run(tmp_path, box, f"""
+mount_stick {quote(str(image))} $mnt
+for size in 64k 4k 1k; do dd if=/dev/zero of=$mnt/filler-$size bs=$size 2>/dev/null || true; done
+sync
+{PROCESS} $mnt || true
+unmount_stick $mnt""")
+    assert "test-000001: installed" in result.stdout, result.stdout + result.stderr
+    assert "the stick is full" in result.stdout
+    assert box.catalog.count() == 7
+
+
+def test_stick_pulled_mid_copy_then_resumed(tmp_path, box, keys):
+    """Killing fusefat is what pulling the stick looks like to the box: every read fails."""
+    need_namespace("fat32")
+    source = write_source(tmp_path / "source")
+    (source / "media" / "count.mp4").write_bytes(os.urandom(40 * 1024 * 1024))
+    image = stick_image(tmp_path, keys, "fat32", size_mb=64, source=source)
+    partial = box.store.partial
+    result = run(tmp_path, box, f"""
+mount_stick {quote(str(image))} $mnt
+{PROCESS} $mnt > {quote(str(tmp_path / 'first.log'))} 2>&1 &
+copying=$!
+wait_until 30 sh -c 'test -n "$(ls -A {quote(str(partial))})" && test $(du -sk {quote(str(partial))} | cut -f1) -gt 2000'
+kill -9 "${{FUSE_PIDS[$mnt]}}"
+wait $copying || true
+fusermount -u $mnt || umount -l $mnt || true
+unset "FUSE_PIDS[$mnt]"
+echo "--- after the pull"
+{PROCESS} {quote(str(tmp_path / 'nowhere'))} 2>/dev/null || true
+mount_stick {quote(str(image))} $mnt
+{PROCESS} $mnt
+unmount_stick $mnt""", timeout=180)
+    first = (tmp_path / "first.log").read_text()
+    assert "interrupted" in first or "stopped" in first.lower(), first
+    assert "insert it again to continue" in first
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test-000001: installed" in result.stdout.split("--- after the pull")[1]
+    assert box.catalog.count() == 7
