@@ -249,18 +249,32 @@ def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
     return Source(validate(manifest), reader.paths)
 
 
+def _children(reader: _Reader, sheet: str, columns: set[str], lang_columns: set[str],
+              parent_column: str, kind: str, child_column: str, items: dict[str, dict]):
+    """Rows of SHEET that number the parts of an item: (where, row, parent item, number).
+
+    Parts must point at an item of KIND and be numbered 1, 2, 3 ... in order, without gaps.
+    """
+    counts: dict[str, int] = {}
+    for where, row in reader.sheet(sheet, columns, lang_columns, False):
+        parent = items.get(row.get(parent_column, ""))
+        if parent is None or parent["kind"] != kind:
+            reader.error(f"{where}, column {parent_column}",
+                         f"{row.get(parent_column)!r} is not the id of a {kind} in items.csv")
+            continue
+        number = _number(reader, f"{where}, column {child_column}", row.get(child_column, ""), 1, 500)
+        expected = counts.get(parent["id"], 0) + 1
+        if number != expected:
+            reader.error(f"{where}, column {child_column}", f"expected {child_column} {expected} of {parent['id']!r}")
+            continue
+        counts[parent["id"]] = expected
+        yield where, row, parent, number
+
+
 def _pages(reader: _Reader, items: dict[str, dict]) -> None:
-    for where, row in reader.sheet("pages.csv", PAGE_COLUMNS, PAGE_LANG_COLUMNS, False):
-        book = items.get(row.get("book", ""))
-        if book is None or book["kind"] != "book":
-            reader.error(f"{where}, column book", f"{row.get('book')!r} is not the id of a book in items.csv")
-            continue
-        pages = book.setdefault("pages", [])
-        number = _number(reader, f"{where}, column page", row.get("page", ""), 1, 500)
-        if number != len(pages) + 1:
-            reader.error(f"{where}, column page", f"expected page {len(pages) + 1} of {book['id']!r}")
-            continue
-        pages.append({"text": _per_lang(row, "text")})
+    for where, row, book, number in _children(reader, "pages.csv", PAGE_COLUMNS, PAGE_LANG_COLUMNS,
+                                              "book", "book", "page", items):
+        book.setdefault("pages", []).append({"text": _per_lang(row, "text")})
         sha = reader.file(f"{where}, column picture", row.get("picture", ""), ("image/",))
         if sha:
             book["files"].append({"role": "picture", "lang": None, "page": number, "sha256": sha})
@@ -271,23 +285,15 @@ def _pages(reader: _Reader, items: dict[str, dict]) -> None:
 
 
 def _courses(reader: _Reader, items: dict[str, dict]) -> None:
-    for where, row in reader.sheet("courses.csv", COURSE_COLUMNS, COURSE_LANG_COLUMNS, False):
-        course = items.get(row.get("course", ""))
-        if course is None or course["kind"] != "course":
-            reader.error(f"{where}, column course", f"{row.get('course')!r} is not the id of a course in items.csv")
-            continue
-        modules = course.setdefault("modules", [])
-        number = _number(reader, f"{where}, column module", row.get("module", ""), 1, 500)
-        if number != len(modules) + 1:
-            reader.error(f"{where}, column module", f"expected module {len(modules) + 1} of {course['id']!r}")
-            continue
+    for where, row, course, _ in _children(reader, "courses.csv", COURSE_COLUMNS, COURSE_LANG_COLUMNS,
+                                           "course", "course", "module", items):
         lessons = row.get("lessons", "").split()
         for lesson in lessons:
             if lesson not in items:
                 reader.error(f"{where}, column lessons", f"{lesson!r} is not an id in items.csv")
         if not _per_lang(row, "title"):
             reader.error(where, "a module needs a title in at least one language")
-        modules.append({"title": _per_lang(row, "title"), "lessons": lessons})
+        course.setdefault("modules", []).append({"title": _per_lang(row, "title"), "lessons": lessons})
 
 
 def _tidy(item: dict) -> dict:
