@@ -170,3 +170,19 @@ def test_bad_game_zips_are_refused_at_import(tmp_path, members, words):
     with pytest.raises(Refused, match=words):
         install(library, source.manifest, source.open)
     assert library.catalog.count() == 0
+
+
+def test_a_server_fault_is_a_page_in_the_readers_language_without_a_traceback(filled):
+    from server.app import close_app, create_app
+
+    app = create_app({"data_dir": str(filled.data_dir)}, library=filled)
+
+    def broken():
+        raise RuntimeError("secret internals")
+
+    app.view_functions["site.classroom"] = broken  # a bug, made on purpose
+    response = app.test_client().get("/classroom", headers={"Accept-Language": "ru"})
+    html = response.get_data(as_text=True)
+    close_app(app)
+    assert response.status_code == 500 and "На устройстве что-то пошло не так" in html
+    assert "secret internals" not in html and "Traceback" not in html
