@@ -1,0 +1,72 @@
+"""sanduq-provision: make a Raspberry Pi a Sanduq box (see INTERFACES.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from provisioning import hotspot
+from provisioning.wifi import PORTAL_URL, make_hotspot
+from server.errors import run_cli
+
+
+def _wifi_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ssid", required=True, help="the network name phones see (1-32 bytes)")
+    secret = p.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--passphrase", metavar="P",
+                        help="the WPA2 password: 8-63 ASCII characters, or 64 hex digits")
+    secret.add_argument("--open", action="store_true", help="a network without a password")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sanduq-provision", description="Make a Raspberry Pi a Sanduq box.")
+    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    hotspot_cmd = commands.add_parser(
+        "hotspot", help="write the hotspot and captive DNS configuration",
+        description="Write the configuration that makes wlan0 a hotspot at 10.42.0.1 whose DNS "
+                    "sends every name to the library. Every value is checked before anything "
+                    "is written; running it again with the same values changes nothing.")
+    _wifi_arguments(hotspot_cmd)
+    hotspot_cmd.add_argument("--country", required=True, metavar="CC",
+                             help="ISO 3166-1 code of the country the box is in, e.g. TJ")
+    hotspot_cmd.add_argument("--channel", type=int, metavar="N",
+                             help="2.4 GHz channel allowed in that country (default 6)")
+    hotspot_cmd.add_argument("--backend", choices=hotspot.BACKENDS, default="networkmanager",
+                             help="networkmanager (Raspberry Pi OS Bookworm, the default) or hostapd "
+                                  "with dnsmasq and systemd-networkd")
+    hotspot_cmd.add_argument("--root", type=Path, default=Path("/"), metavar="DIR",
+                             help="write under DIR instead of / (tests, image builders)")
+    poster_cmd = commands.add_parser(
+        "poster", help="write the A4 classroom poster (SVG) with the two QR codes",
+        description="Write a printable A4 poster: a QR code that joins the Wi-Fi, one that "
+                    "opens the library, and three steps in Tajik, Russian and English.")
+    _wifi_arguments(poster_cmd)
+    poster_cmd.add_argument("--url", default=PORTAL_URL, help="the library's address")
+    poster_cmd.add_argument("--school", metavar="NAME", help="the school's name, printed at the top")
+    poster_cmd.add_argument("--out", type=Path, required=True, metavar="FILE.svg", help="where to write it")
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parser().parse_args(argv)
+    passphrase = None if args.open else args.passphrase
+    if args.command == "hotspot":
+        h = make_hotspot(args.ssid, passphrase, args.country, args.channel)
+        for path, what in hotspot.write(h, args.backend, args.root):
+            print(f"{what:9} {path}")
+        print(hotspot.NEXT_STEP[args.backend])
+    elif args.command == "poster":
+        from provisioning import poster
+
+        path, what = poster.write(args.out, args.ssid, passphrase, url=args.url, school=args.school)
+        print(f"{what:9} {path} (open it in a browser and print on A4)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

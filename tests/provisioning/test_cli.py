@@ -1,0 +1,38 @@
+"""sanduq-provision as a person runs it: a real process, help everywhere, one sentence on failure."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioning.cli import parser
+
+COMMANDS = sorted(parser()._subparsers._group_actions[0].choices)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "provisioning", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0 and "usage: sanduq-provision" in result.stdout
+    if not command:
+        assert all(c in result.stdout for c in COMMANDS)
+
+
+def test_the_console_script_is_installed():
+    assert (Path(sys.executable).parent / "sanduq-provision").exists(), "is it in pyproject.toml?"
+
+
+def test_a_real_run(tmp_path):
+    result = run("hotspot", "--ssid", "Китобхона", "--passphrase", "kitob2024", "--country", "TJ",
+                 "--root", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "nmcli connection up sanduq-hotspot" in result.stdout.splitlines()[-1]
+    result = run("hotspot", "--ssid", "Китобхона", "--passphrase", "kitob2024", "--country", "ZZ",
+                 "--root", str(tmp_path / "new"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "new").exists()
