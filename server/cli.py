@@ -70,7 +70,7 @@ def serve(settings: dict, library) -> None:
                                     # phones on a weak hotspot are slow readers
                                     channel_timeout=60, connection_limit=200)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)  # accepted sockets inherit it
-    port = server.effective_port
+    port = int(server.effective_port)  # waitress reports it as text
     threading.Thread(target=_announce, args=(settings["host"], port), daemon=True).start()
     announcer = None
     if settings["mdns"]:
