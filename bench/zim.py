@@ -71,11 +71,11 @@ def item_article(item: dict) -> bytes:
             f"<body><h1>{html.escape(title)}</h1>{paragraphs}</body></html>").encode()
 
 
-def build_zim(catalog_db: Path, cache_dir: Path, pages: dict[str, tuple[int, str]], library_key: str,
+def build_zim(catalog_db: Path, cache_dir: Path, pages: dict[str, tuple[int, str] | bytes], library_key: str,
               log: Callable[[str], None]) -> Path:
     """The ZIM of the catalog's items plus PAGES ({file name: (size, text)}); built once per inputs."""
-    key = hashlib.sha256(json.dumps([ZIM_VERSION, library_key, {k: v[0] for k, v in sorted(pages.items())}])
-                         .encode()).hexdigest()[:16]
+    shapes = {k: hashlib.sha256(v).hexdigest() if isinstance(v, bytes) else v[0] for k, v in sorted(pages.items())}
+    key = hashlib.sha256(json.dumps([ZIM_VERSION, library_key, shapes]).encode()).hexdigest()[:16]
     zim = cache_dir / f"zim-{key}" / f"{NAME}.zim"
     if zim.is_file():
         log(f"reusing {zim}")
@@ -86,8 +86,9 @@ def build_zim(catalog_db: Path, cache_dir: Path, pages: dict[str, tuple[int, str
     source.mkdir(parents=True)
     (source / "illustration.png").write_bytes(png_48())
     (source / "index.html").write_bytes(padded_page("Sanduq benchmark", "Items of the Sanduq benchmark.", 300))
-    for name, (size, text) in pages.items():
-        (source / name).write_bytes(padded_page(name, text, size))
+    for name, page in pages.items():
+        # bytes: a page served as it is (Sanduq's own HTML); (size, text): padded to SIZE
+        (source / name).write_bytes(page if isinstance(page, bytes) else padded_page(name, page[1], page[0]))
     db = sqlite3.connect(f"file:{catalog_db}?mode=ro", uri=True)
     try:
         count = 0

@@ -42,6 +42,7 @@ class Portal:
         self.own_names = {n.lower() for n in (own_names or set())} | {
             public_host.lower(), "localhost", socket.gethostname().lower()}
         self._welcomed: dict[str, float] = {}
+        self._own: dict[str, bool] = {}  # Host header -> is_own: the same few names all day
         self._lock = threading.Lock()
 
     def welcome(self, address: str) -> None:
@@ -58,6 +59,14 @@ class Portal:
 
     def is_own(self, host: str) -> bool:
         """The box itself: its address, its names, any IP literal, any .local name."""
+        known = self._own.get(host)
+        if known is None:
+            known = self._is_own(host)
+            if len(self._own) < 1000:  # a flood of invented names must not grow it
+                self._own[host] = known
+        return known
+
+    def _is_own(self, host: str) -> bool:
         if host.startswith("["):
             name = host[1:host.find("]")]
         else:

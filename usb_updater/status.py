@@ -30,12 +30,23 @@ def read(data_dir: Path) -> dict:
         return {}
 
 
-def version(data_dir: Path) -> int:
-    """Changes whenever the status does (its file's modification time)."""
+_seen: dict[str, tuple[float, int]] = {}
+
+
+def version(data_dir: Path, every: float = 0.5) -> int:
+    """Changes whenever the status does (its file's modification time), looked at no more
+    than every EVERY seconds: it is asked on every web request, and a banner may lag that much."""
+    key = str(data_dir)
+    now = time.monotonic()
+    looked, found = _seen.get(key, (-every, 0))
+    if now - looked < every:
+        return found
     try:
-        return (Path(data_dir) / FILE).stat().st_mtime_ns
+        found = os.stat(os.path.join(key, FILE)).st_mtime_ns
     except OSError:
-        return 0
+        found = 0
+    _seen[key] = (now, found)
+    return found
 
 
 def keep_receipt(data_dir: Path, name: str, receipt: dict) -> None:
