@@ -22,6 +22,8 @@ from typing import Callable, Iterable
 
 from servers import BenchError
 
+from server.catalog import body_texts
+
 ZIM_VERSION = 1  # bump when the articles made here change
 NAME = "sanduq-bench"
 PAGE_HEAD = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head><body><pre>'
@@ -51,16 +53,9 @@ def padded_page(title: str, text: str, size: int) -> bytes:
 
 
 def _texts(item: dict) -> Iterable[str]:
+    """The same words Sanduq's search index holds: titles, then the rest."""
     yield from item.get("title", {}).values()
-    for field in ("description", "text"):
-        yield from item.get(field, {}).values()
-    for field in ("steps", "materials"):
-        for lines in item.get(field, {}).values():
-            yield from lines
-    for page in item.get("pages", []):
-        yield from page.get("text", {}).values()
-    for module in item.get("modules", []):
-        yield from module.get("title", {}).values()
+    yield from body_texts(item)
 
 
 def item_article(item: dict) -> bytes:

@@ -255,10 +255,10 @@ class Catalog:
                         for ref in item.get("files", [])])
         db.execute("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
                    [rowid, search.fold(" ".join(item["title"].values())),
-                    search.fold(" ".join(_body_text(item)) + " " + extra_text)])
+                    search.fold(" ".join(body_texts(item)) + " " + extra_text)])
 
 
-def _body_text(item: dict) -> Iterable[str]:
+def body_texts(item: dict) -> Iterable[str]:
     for field in ("description", "text"):
         yield from item.get(field, {}).values()
     for field in ("steps", "materials"):
