@@ -165,3 +165,24 @@ def test_course_progress_and_classroom(site, phone):
     page.wait_for_selector("[data-playlist-items] a")
     assert page.locator("[data-playlist-items] a").count() == 1
     shot(page, "classroom-ru")
+
+
+@pytest.mark.parametrize("width,height", [(320, 640), (800, 1280), (1280, 800)])
+def test_from_a_small_phone_to_a_tablet_nothing_spills_and_targets_are_big(site, browser, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="tg")
+    try:
+        page = context.new_page()
+        for path in ("/", "/browse?audience=children", "/item/book-five-apples", "/item/game-counting", "/classroom"):
+            page.goto(site + path)
+            # The book scrolls sideways inside itself by design; the page itself must not.
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width, path
+            small = page.evaluate("""() => [...document.querySelectorAll('main a, main button, header a, header button')]
+                .filter(e => e.offsetParent !== null && !e.closest('.card-title'))
+                .map(e => e.getBoundingClientRect())
+                .filter(r => r.height < 44 && r.width > 0)
+                .length""")
+            assert small == 0, f"{path}: {small} tap targets lower than 44 px"
+        if width == 320:
+            shot(page, "classroom-tg-320")
+    finally:
+        context.close()
