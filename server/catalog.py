@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -79,7 +79,6 @@ class Filters:
 class Page:
     items: list[dict]
     total: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class Catalog:
@@ -259,10 +258,11 @@ class Catalog:
 
 
 def body_texts(item: dict) -> Iterable[str]:
-    for field in ("description", "text"):
-        yield from item.get(field, {}).values()
-    for field in ("steps", "materials"):
-        for lines in item.get(field, {}).values():
+    """Every searchable text of an item but its titles, in every language."""
+    for name in ("description", "text"):
+        yield from item.get(name, {}).values()
+    for name in ("steps", "materials"):
+        for lines in item.get(name, {}).values():
             yield from lines
     for page in item.get("pages", []):
         yield from page.get("text", {}).values()

@@ -106,9 +106,6 @@ class UsageLog:
         self._popular = (time.monotonic(), tuple(r[0] for r in rows))
         return self._popular[1][:limit]
 
-    def events(self, since: str = "") -> Iterator[dict]:
-        return read_events(self.path, since)
-
 
 def read_events(path: Path, since: str = "") -> Iterator[dict]:
     """Every stored event after time SINCE, oldest first (readable while the server writes)."""

@@ -66,16 +66,3 @@ def receipts(data_dir: Path, limit: int = 5) -> list[dict]:
         except (OSError, ValueError):
             continue
     return out
-
-
-class Throttle:
-    """Call FN at most every INTERVAL seconds, and always for the last call (done == total)."""
-
-    def __init__(self, fn, interval: float = 0.5):
-        self.fn, self.interval, self.last = fn, interval, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done >= total or now - self.last >= self.interval:
-            self.last = now
-            self.fn(done, total)

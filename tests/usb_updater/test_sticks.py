@@ -2,7 +2,6 @@
 ext4 through the loop device, FAT32 through fusefat (this kernel has no vfat driver).
 A read-only stick, a full stick, and a stick pulled out in the middle of a copy."""
 
-import json
 import os
 import sys
 from pathlib import Path
