@@ -34,6 +34,8 @@ KIND_EMOJI = {"video": "🎬", "audio": "🎵", "book": "📖", "document": "�
               "activity": "✂️", "tip": "💡", "course": "🎓"}
 AUDIENCE_NAMES = {"children": N_("Children"), "parents": N_("Parents"), "educators": N_("Teachers")}
 AUDIENCE_EMOJI = {"children": "🧒", "parents": "👪", "educators": "🍎"}
+BUNDLE_STATES = {"installed": N_("installed"), "already installed": N_("already installed"),
+                 "refused": N_("refused"), "interrupted": N_("stopped: insert the stick again")}
 SUBJECT_NAMES = {"literacy": N_("Letters and words"), "numeracy": N_("Numbers"),
                  "socio-emotional": N_("Feelings and friends"), "physical": N_("Movement"),
                  "creative": N_("Art and making"), "science": N_("The world around us"),
@@ -205,7 +207,8 @@ def usb_page():
     """What the box did with the last sticks: for the field officer, no login."""
     data_dir = state().library.data_dir
     return _cached_page(lambda: render_template("status.html", now=usb_status.read(data_dir),
-                                                receipts=usb_status.receipts(data_dir)))
+                                                receipts=usb_status.receipts(data_dir),
+                                                bundle_states=BUNDLE_STATES))
 
 
 @bp.get("/welcome")
