@@ -22,8 +22,9 @@ def parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("watch", help="the daemon: handle sticks as they are mounted",
                                 description="Notice sticks as they are mounted (and those already mounted) "
                                             "and handle each as 'process' does.")
-    watch.add_argument("--mount-root", action="append", type=Path, metavar="DIR",
-                       help="a folder under which sticks are mounted (repeat; default: the mount_roots setting)")
+    watch.add_argument("--mount-root", action="extend", nargs="+", type=Path, metavar="DIR",
+                       help="folders under which sticks are mounted (one or more, or repeat the flag; "
+                            "default: the mount_roots setting)")
     for sub in (process, watch):
         sub.add_argument("--data-dir", metavar="DIR", help="the library's data folder (default: SANDUQ_DATA_DIR or the config)")
     return p
