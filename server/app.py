@@ -105,7 +105,8 @@ def _handle_error(error: Exception):
     else:
         log.exception("unexpected error on %s", request.path)
         status, message = 500, "Something went wrong on the box; try again, and if it keeps happening restart the box."
-    if request.path.startswith(("/api/", "/files/", "/play/", "/static/", "/healthz")):
+    # (/files/ never reaches Flask: files.py answers it, errors included.)
+    if request.path.startswith(("/api/", "/play/", "/static/", "/healthz")):
         response = jsonify(error=message, status=status)
     else:
         response = _error_page(status, message)

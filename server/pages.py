@@ -14,7 +14,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 
 from content_mirror.manifest import AUDIENCES, KINDS, SUBJECTS
 from server.answers import cacheable
-from server.api import file_url, filters, pick
+from server.api import FALLBACK, file_url, filters, pick
 from server.app import state
 from server.assets import asset_url
 from server.catalog import Filters
@@ -58,11 +58,13 @@ def files_of(item: dict, role: str, *, page: int | None = None) -> list[dict]:
 
 
 def file_for(item: dict, role: str, *, page: int | None = None) -> dict | None:
-    """The file of ROLE in the reader's language, or the nearest there is."""
-    found = files_of(item, role, page=page)
-    by_lang = {f.get("lang") or "": f for f in found}
-    chosen = pick({k: k or "-" for k in by_lang}, language())
-    return by_lang.get("" if chosen == "-" else chosen) if found else None
+    """The file of ROLE in the reader's language, else a language-neutral one, else the nearest."""
+    found = {f.get("lang") or "": f for f in files_of(item, role, page=page)}
+    lang = language()
+    for choice in (lang, "", *FALLBACK.get(lang, ())):
+        if choice in found:
+            return found[choice]
+    return next(iter(found.values()), None)
 
 
 def url_with(**changes) -> str:

@@ -59,7 +59,8 @@ def _process(library, mountpoint: Path, settings: dict) -> int:
     for b in receipt.bundles:
         detail = f": {b.reason}" if b.reason else f" ({b.items} items, {b.files_copied} files copied)"
         print(f"{b.name}: {b.status}{detail}")
-    print(receipt.sentence()[0].upper() + receipt.sentence()[1:])
+    sentence = receipt.sentence()
+    print(sentence[0].upper() + sentence[1:])
     if not receipt.ok:
         raise Refused("Some updates were not installed; the receipt on the stick says why.")
     return 0

@@ -54,8 +54,6 @@ def run(library: Library, settings: dict, roots: list[Path], *, stop: threading.
                 mount = work.get(timeout=0.5)
             except queue.Empty:
                 continue
-            except KeyboardInterrupt:
-                break
             handle(library, settings, mount, led, own_root)
     except KeyboardInterrupt:
         pass

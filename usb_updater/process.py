@@ -10,6 +10,7 @@ resumes where the copy stopped.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import time
@@ -140,8 +141,6 @@ def _write_receipt(library: Library, stick: Path, receipt: Receipt) -> None:
     try:
         folder = stick / "sanduq" / "receipts"
         folder.mkdir(exist_ok=True)
-        import json
-
         export.write_atomically(folder / name, json.dumps(data, ensure_ascii=False, indent=1).encode())
     except OSError as e:
         receipt.receipt_problem = _io_reason(e)

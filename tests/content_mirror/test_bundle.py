@@ -92,3 +92,22 @@ def test_cli_keygen_build_verify(tmp_path, source):
     assert bad.returncode != 0 and "REFUSED: file" in bad.stdout and "Traceback" not in bad.stderr
     for command in ("keygen", "build", "verify", "demo-source", "check"):
         assert run(command, "--help").returncode == 0
+
+
+def test_progress_bar_on_a_terminal_and_silence_in_a_pipe(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe or a log
+    assert bundle.progress_bar("Copying") is None
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)  # a terminal: only isatty() differs
+    show = bundle.progress_bar("Copying")
+    show(50_000_000, 100_000_000)
+    show(100_000_000, 100_000_000)
+    lines = screen.getvalue()
+    assert "\rCopying [###############               ]  50% 50/100 MB" in lines
+    assert lines.endswith("100% 100/100 MB\n")
