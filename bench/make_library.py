@@ -19,13 +19,15 @@ import random
 import shutil
 import sys
 import time
+import zipfile
 from pathlib import Path
 
+import _project  # noqa: F401  (re-runs under .venv, puts the repo on sys.path)
 from content_mirror.manifest import FORMAT
 from server.importer import install
 from server.library import Library
 
-GENERATOR = 2  # bump when the library made here changes, so old data folders are rebuilt
+GENERATOR = 3  # bump when the library made here changes, so old data folders are rebuilt
 MARKER = "bench-library.json"
 CHANNEL = "bench"
 MB = 1024 * 1024
@@ -209,7 +211,7 @@ class _Payloads:
             "poster": [self._add(self._binary(b"\xff\xd8\xff\xe0\x00\x10JFIF"), "image/jpeg") for _ in range(4 * scale)],
             "audio": [self._add(self._binary(b"ID3\x04\x00"), "audio/mpeg") for _ in range(2 * scale)],
             "pdf": [self._add(self._binary(b"%PDF-1.4\n"), "application/pdf") for _ in range(scale)],
-            "zip": [self._add(self._binary(b"PK\x03\x04"), "application/zip") for _ in range(scale)],
+            "zip": [self._add(self._game(), "application/zip") for _ in range(scale)],
             "svg": [self._add(self._svg(), "image/svg+xml") for _ in range(3 * scale)],
         }
         for lang in LANGS:
@@ -224,6 +226,14 @@ class _Payloads:
 
     def _binary(self, magic: bytes) -> bytes:
         return magic + self.rng.randbytes(self.rng.randint(200, 700))
+
+    def _game(self) -> bytes:
+        """A real game zip (index.html at its top), as the importer's zip check demands."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(zipfile.ZipInfo("index.html", (2026, 1, 1, 0, 0, 0)),
+                       b"<!doctype html><title>game</title><p>" + self.rng.randbytes(200).hex().encode())
+        return out.getvalue()
 
     def _svg(self) -> bytes:
         r = self.rng

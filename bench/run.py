@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+import _project  # noqa: F401  (re-runs under .venv, puts the repo on sys.path)
 import load
 import zim
 from make_library import ensure_library

@@ -25,9 +25,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import _project  # noqa: F401  (re-runs under .venv, puts the repo on sys.path)
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
 
 from content_mirror import minisign  # noqa: E402
 from content_mirror.bundle import build  # noqa: E402

@@ -17,7 +17,7 @@ from server.files import FileApp
 from server.portal import Portal
 from server.library import Library
 from server.usage import UsageLog
-from usb_updater import status as usb_status
+from usb_updater.status import UsbStatus
 
 log = logging.getLogger(__name__)
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -62,9 +62,10 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     app.after_request(_page_headers)
     app.jinja_env.autoescape = True
     front_state = app.extensions["sanduq"]
+    usb = UsbStatus.of(library, settings)
     answers = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
                           key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular(),
-                                       usb_status.version(front_state.library.data_dir)))
+                                       usb.version()))
     # Probes and foreign host names meet the portal first; content files skip Flask entirely
     # (files.py); everything else meets the answer cache first.
     portal = Portal(DispatcherMiddleware(answers, {"/files": FileApp(library)}), settings["public_host"])

@@ -19,7 +19,7 @@ from server.app import state
 from server.assets import asset_url
 from server.catalog import Filters
 from server.errors import NotFound
-from usb_updater import status as usb_status
+from usb_updater.status import UsbStatus
 from server.i18n import LANGUAGES, NAMES, N_, gettext_, language, ngettext_
 
 bp = Blueprint("site", __name__)
@@ -88,7 +88,7 @@ def helpers():
 
 def _usb_banner() -> dict:
     """The USB status worth a banner: an update under way, or one that ended in the last hour."""
-    now = usb_status.read(state().library.data_dir)
+    now = UsbStatus.of(state().library, state().settings).read()
     if now.get("state") == "busy" or (now.get("state") and time.time() - now.get("updated", 0) < 3600):
         return now
     return {}
@@ -207,9 +207,8 @@ def classroom():
 @bp.get("/status")
 def usb_page():
     """What the box did with the last sticks: for the field officer, no login."""
-    data_dir = state().library.data_dir
-    return _cached_page(lambda: render_template("status.html", now=usb_status.read(data_dir),
-                                                receipts=usb_status.receipts(data_dir),
+    usb = UsbStatus.of(state().library, state().settings)
+    return _cached_page(lambda: render_template("status.html", now=usb.read(), receipts=usb.receipts(),
                                                 bundle_states=BUNDLE_STATES))
 
 

@@ -49,6 +49,19 @@ SETTINGS = [
     Setting("mdns", False, "announce the library on the network (mDNS: _http._tcp and _sanduq._tcp)", _bool),
     Setting("answer_cache_mb", 16, "memory for ready answers (pages, lists, searches), in MB", int),
     Setting("usage_flush_seconds", 1.0, "how often recorded usage events are written to disk, in seconds", float),
+    # A classroom of phones: Chrome keeps up to 6 connections to the box, most of them idle.
+    Setting("connection_limit", 1000, "most connections the web server keeps open at once", int),
+    Setting("client_connections", 24, "most connections one phone (one address) may keep open at once", int),
+    Setting("header_timeout", 10.0, "seconds a request may take to send its headers before it is dropped", float),
+    Setting("idle_timeout", 60.0, "seconds an idle connection is kept open for the phone's next request", float),
+    # Usage a phone can send: counted, never trusted.
+    Setting("events_per_minute", 120, "usage events one phone may send in a minute; the rest are dropped and counted", int),
+    Setting("usage_max_mb", 256, "largest size of the usage store (usage.db), in MB; beyond it new events are dropped and counted", int),
+    # The store's files are checked against their hashes in the background, at low priority.
+    Setting("scrub_mb_per_second", 8.0, "how fast the background check of stored files reads, in MB/s (0: never)", float),
+    Setting("scrub_every_hours", 24.0, "hours between two full checks of the stored files", float),
+    Setting("status_dir", "/run/sanduq",
+            "folder (in RAM) for the USB status the site shows; DATA_DIR when it cannot be written", str),
     Setting("debug", False, "show tracebacks in the log (never to users)", _bool),
 ]
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -174,3 +174,9 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and os.environ.get("SANDUQ_NO_SKIP") == "1" and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped, which SANDUQ_NO_SKIP=1 forbids: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _status_in_tmp(tmp_path, monkeypatch):
+    """The USB status lives in a RAM folder (/run/sanduq on a box): here, in each test's own."""
+    monkeypatch.setenv("SANDUQ_STATUS_DIR", str(tmp_path / "run"))

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from server.library import Library
-from usb_updater import status
+from usb_updater.status import UsbStatus
 from usb_updater.leds import ActivityLed
 from usb_updater.mounts import Mount, MountWatcher
 from usb_updater.process import is_sanduq_stick, process_stick
@@ -72,7 +72,7 @@ def handle(library: Library, settings: dict, mount: Mount, led: ActivityLed, own
         receipt = process_stick(library, mount.mount_point, settings)
     except Exception:  # a bug must not stop the daemon: say so and carry on
         log.exception("handling %s failed", mount.mount_point)
-        status.write(library.data_dir, state="failed", stick=str(mount.mount_point),
+        UsbStatus.of(library, settings).write(state="failed", stick=str(mount.mount_point),
                      message="The box could not handle this stick; take it out, restart the box and try again.")
         led.failed()
         return

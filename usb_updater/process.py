@@ -24,7 +24,8 @@ from content_mirror.minisign import trusted_keys
 from server.errors import SanduqError
 from server.importer import install
 from server.library import Library
-from usb_updater import export, status
+from usb_updater import export
+from usb_updater.status import UsbStatus
 
 Progress = Callable[[int, int], None]
 
@@ -51,6 +52,7 @@ class Receipt:
     exports: list[dict] = field(default_factory=list)
     export_problem: str | None = None
     receipt_problem: str | None = None
+    box_problem: str | None = None
     free_mb_on_box: int = 0
 
     @property
@@ -96,7 +98,8 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     receipt = Receipt(library.device_id, str(stick), utc_now())
     keys = trusted_keys(Path(settings["trusted_keys_dir"] or library.data_dir / "trusted-keys"))
     reserve = settings["disk_reserve_mb"] * 1024 * 1024
-    say = _status_writer(library.data_dir, stick, progress)
+    status = UsbStatus.of(library, settings)
+    say = _status_writer(status, stick, progress)
     say("checking the stick")
     ready = []
     for folder in bundle_dirs(stick):
@@ -127,17 +130,21 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
         receipt.export_problem = _io_reason(e)
     receipt.free_mb_on_box = library.store.free_bytes() // (1024 * 1024)
     receipt.finished = utc_now()
-    _write_receipt(library, stick, receipt)
+    _write_receipt(library, status, stick, receipt)
     os.sync()  # only now is it safe to say "safe to remove"
-    status.write(library.data_dir, state="done" if receipt.ok and not receipt.export_problem else "failed",
+    status.write(state="done" if receipt.ok and not receipt.export_problem else "failed",
                  stick=str(stick), message=receipt.sentence(), receipt=asdict(receipt))
     return receipt
 
 
-def _write_receipt(library: Library, stick: Path, receipt: Receipt) -> None:
+def _write_receipt(library: Library, status: UsbStatus, stick: Path, receipt: Receipt) -> None:
+    """The receipt onto the stick, and a copy on the box; a full box keeps it in the status only."""
     name = f"{library.device_id}-{receipt.started.replace(':', '').replace('-', '')}.json"
     data = asdict(receipt)
-    status.keep_receipt(library.data_dir, name, data)
+    try:
+        status.keep_receipt(name, data)
+    except OSError as e:
+        receipt.box_problem = f"the box could not keep a copy of this receipt ({e.strerror})"
     try:
         folder = stick / "sanduq" / "receipts"
         folder.mkdir(exist_ok=True)
@@ -157,7 +164,7 @@ def _io_reason(error: OSError) -> str:
     return f"the stick could not be used ({error.strerror}); try another stick"
 
 
-def _status_writer(data_dir: Path, stick: Path, progress: Progress | None):
+def _status_writer(status: UsbStatus, stick: Path, progress: Progress | None):
     """Report a step (and bytes done of total) to the status file and the terminal, throttled."""
     last = [0.0]
 
@@ -168,6 +175,6 @@ def _status_writer(data_dir: Path, stick: Path, progress: Progress | None):
         if done < total and now - last[0] < 0.5:
             return
         last[0] = now
-        status.write(data_dir, state="busy", stick=str(stick), step=step, done=done, total=total)
+        status.write(state="busy", stick=str(stick), step=step, done=done, total=total)
 
     return say

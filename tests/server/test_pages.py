@@ -189,22 +189,23 @@ def test_a_server_fault_is_a_page_in_the_readers_language_without_a_traceback(fi
 
 
 def test_usb_banner_and_status_page_in_the_readers_language(live, filled):
-    from usb_updater import status
+    from usb_updater.status import UsbStatus
 
+    status = UsbStatus.of(filled, live.app.extensions["sanduq"].settings)
     assert "флешка" not in live.get("/?lang=tg")[2].decode().lower()
-    status.write(filled.data_dir, state="busy", stick="/run/sanduq/sticks/sda1", step="copying demo-000002",
+    status.write(state="busy", stick="/run/sanduq/sticks/sda1", step="copying demo-000002",
                  done=50, total=200)
     import time
 
     time.sleep(0.6)  # the status is looked at twice a second
     html = live.get("/browse?lang=ru")[2].decode()
     assert "Библиотека обновляется с флешки" in html and "25%" in html
-    status.keep_receipt(filled.data_dir, "sanduq-1-20261123T100000Z.json", {
+    status.keep_receipt("sanduq-1-20261123T100000Z.json", {
         "device_id": "sanduq-1", "stick": "/run/sanduq/sticks/sda1", "started": "2026-11-23T10:00:00Z",
         "finished": "2026-11-23T10:01:00Z", "exports": [], "export_problem": None, "free_mb_on_box": 12000,
         "bundles": [{"name": "demo-000002", "status": "installed", "items": 23, "reason": None},
                     {"name": "evil", "status": "refused", "items": 0, "reason": "it has no signature"}]})
-    status.write(filled.data_dir, state="failed", message="evil refused: it has no signature.")
+    status.write(state="failed", message="evil refused: it has no signature.")
     time.sleep(0.6)
     html = live.get("/status?lang=tg")[2].decode()
     assert "насб шуд" in html and "23 мавод" in html and "рад карда шуд: it has no signature" in html

@@ -26,8 +26,9 @@ def box(tmp_path, keys) -> Library:
 
 
 @pytest.fixture
-def settings(box):
-    return settings_table.load({"data_dir": str(box.data_dir), "disk_reserve_mb": 0}, env={})
+def settings(box, tmp_path):
+    return settings_table.load({"data_dir": str(box.data_dir), "disk_reserve_mb": 0,
+                                "status_dir": str(tmp_path / "run")}, env={})
 
 
 @pytest.fixture

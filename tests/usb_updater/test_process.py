@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from content_mirror.bundle import build
-from usb_updater import status
+from usb_updater.status import UsbStatus
 from usb_updater.process import process_stick
 
 
@@ -48,7 +48,7 @@ def test_import_export_receipt_then_reinsert_is_a_no_op(box, settings, stick):
         assert hashlib.sha256(box.store.path(sha).read_bytes()).hexdigest() == sha
     saved = json.loads(next((stick / "sanduq" / "receipts").iterdir()).read_text())
     assert saved["device_id"] == box.device_id and saved["bundles"][0]["status"] == "installed"
-    assert status.read(box.data_dir)["state"] == "done"
+    assert UsbStatus.of(box, settings).read()["state"] == "done"
     again = process_stick(box, stick, settings)
     assert [b.status for b in again.bundles] == ["already installed"] and again.ok
 

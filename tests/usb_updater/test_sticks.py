@@ -27,7 +27,8 @@ def stick_image(tmp_path, keys, fs, size_mb=48, extra=None, source=None):
 
 
 def run(tmp_path, box, body, timeout=120):
-    env = {"SANDUQ_DISK_RESERVE_MB": "0", "SANDUQ_DATA_DIR": str(box.data_dir)}
+    env = {"SANDUQ_DISK_RESERVE_MB": "0", "SANDUQ_DATA_DIR": str(box.data_dir),
+           "SANDUQ_STATUS_DIR": str(tmp_path / "run")}
     result = run_in_namespace(f"mnt={quote(str(tmp_path / 'mnt'))}; mkdir -p $mnt\n{body}", timeout=timeout, env=env)
     return result
 
@@ -64,11 +65,11 @@ unmount_stick $mnt""")
     first, second = result.stdout.split("Usage saved", 1) if "Usage saved" in result.stdout else (result.stdout, "")
     assert "test-000001: installed" in result.stdout and box.catalog.count() == 7
     assert "usage not saved: the stick is write-protected" in result.stdout
-    from usb_updater import status
+    from usb_updater.status import UsbStatus
 
     # The next insert, writable, saves the usage the first could not.
     assert "usage.csv" in result.stdout and "already installed" in result.stdout
-    assert status.read(box.data_dir)["state"] == "done"
+    assert UsbStatus(tmp_path / "run", box.data_dir, box.device_id).read()["state"] == "done"
 
 
 def test_full_stick_says_so_and_keeps_the_import(tmp_path, box, keys):
