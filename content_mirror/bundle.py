@@ -25,7 +25,7 @@ from typing import BinaryIO, Callable
 
 from content_mirror import minisign
 from content_mirror.authoring import read_source
-from content_mirror.manifest import validate
+from content_mirror.manifest import digest, validate
 from server.errors import InvalidSource, Refused, SanduqError
 
 FAT32_LIMIT = 4 * 1024**3 - 1  # largest file a FAT32 stick holds
@@ -112,7 +112,7 @@ def _delta(manifest: dict, old: dict) -> dict:
     before = {item["id"]: item for item in old["items"]}
     changed = [item for item in manifest["items"] if before.get(item["id"]) != item]
     now = {item["id"] for item in manifest["items"]}
-    return dict(manifest, full=False, since=old["sequence"], items=changed,
+    return dict(manifest, full=False, since=old["sequence"], base=digest(old), items=changed,
                 remove=sorted(set(before) - now),
                 files={ref["sha256"]: manifest["files"][ref["sha256"]]
                        for item in changed for ref in item.get("files", [])})
@@ -133,6 +133,8 @@ def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None =
             raise SanduqError(f"Cannot read the old manifest {since} ({e}).") from None
         if old["channel"] != manifest["channel"]:
             raise SanduqError(f"{since} is of channel {old['channel']!r}, not {manifest['channel']!r}.")
+        if old.get("since") is not None:
+            raise SanduqError(f"{since} is a delta; build --since needs the manifest of a full build.")
         if manifest["sequence"] <= old["sequence"]:
             raise SanduqError(f"The new sequence {manifest['sequence']} must be larger than "
                               f"{old['sequence']} of {since}; set it with --sequence.")

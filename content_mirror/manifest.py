@@ -8,6 +8,8 @@ larger than any phone needs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
@@ -103,12 +105,18 @@ def validate(manifest: Any) -> dict:
     _int("sequence", manifest.get("sequence"), 1, 2**53)
     if manifest.get("sequence") is None:
         _fail("sequence", "is missing")
-    unknown = set(manifest) - {"format", "channel", "sequence", "full", "since", "items", "files", "remove"}
+    unknown = set(manifest) - {"format", "channel", "sequence", "full", "since", "base", "items", "files",
+                               "remove"}
     if unknown:
         _fail("", f"has unknown fields {', '.join(sorted(map(str, unknown)))[:100]}")
     if not isinstance(manifest.get("full", True), bool):
         _fail("full", "must be true or false")
     _int("since", manifest.get("since"), 1, 2**53)
+    # A delta is exact only on the very state it was made from: it names that manifest.
+    if manifest.get("since") is not None and not is_sha256(manifest.get("base")):
+        _fail("base", "a delta must name the SHA-256 of the manifest it was made from (64 hex)")
+    if manifest.get("since") is None and "base" in manifest:
+        _fail("base", "only a delta (with since) names a base")
     files = manifest.get("files")
     if not isinstance(files, dict) or len(files) > MAX_FILES:
         _fail("files", "must be an object of SHA-256 to {size, mime}")
@@ -190,6 +198,12 @@ def _item(where: str, item: Any, files: dict) -> None:
     unknown = set(item) - known
     if unknown:
         _fail(where, f"has unknown fields {', '.join(sorted(unknown))[:100]}")
+
+
+def digest(manifest: dict) -> str:
+    """The SHA-256 of MANIFEST's canonical JSON: builder and box compute it alike from the dict."""
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def payload_size(manifest: dict, shas) -> int:

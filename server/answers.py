@@ -5,8 +5,10 @@ phone that asks the same way, until the catalog changes. A view marks such a res
 `cacheable()`; this WSGI layer then keeps it (with its gzip form and an ETag) under the raw
 request (catalog generation, "popular" list, path, query, Accept-Language, Cookie) and
 answers the next identical request from memory: a 304 when the phone has it, gzip when the
-phone takes it. A view's side effect that must happen on every request (counting an opened
-item) travels with the answer as `on_hit`. The cache is bounded in bytes, not entries.
+phone takes it. A view's side effect (counting an opened item, a search with no result)
+travels with the answer as `on_hit`, and this layer runs it, with the request's WSGI environ,
+for each real view only: a GET (not HEAD), not a browser's prefetch, not a game acting on
+the site. The cache is bounded in bytes, not entries.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Answer:
     body: bytes
     compressible: bool
     etag: str
-    on_hit: Callable[[], None] | None
+    on_hit: Callable[[dict], object] | None
     gzipped: bytes | None = None  # made when a phone first asks for it
 
     @property
@@ -46,9 +48,23 @@ class Answer:
         return self.gzipped
 
 
-def cacheable(response: Response, on_hit: Callable[[], None] | None = None,
+def from_a_game(environ: dict) -> bool:
+    """A request made by a game: its sandbox gives it an opaque origin, which Chromium declares."""
+    return environ.get("HTTP_SEC_FETCH_SITE") == "cross-site" or environ.get("HTTP_ORIGIN") == "null"
+
+
+def is_a_view(environ: dict) -> bool:
+    """A person asking to see this answer: a GET, not a prefetch, not a game."""
+    purpose = environ.get("HTTP_SEC_PURPOSE", "") + environ.get("HTTP_PURPOSE", "")
+    return environ["REQUEST_METHOD"] == "GET" and "prefetch" not in purpose and not from_a_game(environ)
+
+
+def cacheable(response: Response, on_hit: Callable[[dict], object] | None = None,
               vary: str | None = "Accept-Language, Cookie") -> Response:
-    """Mark RESPONSE as the same for every identical request until the catalog changes."""
+    """Mark RESPONSE as the same for every identical request until the catalog changes.
+
+    ON_HIT(environ) runs for this request and every identical one that is a real view.
+    """
     response.headers[MARK] = "1"
     if vary:
         response.headers.setdefault("Vary", vary)
@@ -100,8 +116,8 @@ class AnswerFront:
                 getattr(body, "close", lambda: None)()
             answer = _answer(status, headers, data, environ.get("sanduq.on_hit"))
             self._keep(key, answer)
-        elif answer.on_hit is not None:
-            answer.on_hit()
+        if answer.on_hit is not None and is_a_view(environ):
+            answer.on_hit(environ)
         return self._send(answer, environ, start_response)
 
     def _keep(self, key: tuple, answer: Answer) -> None:

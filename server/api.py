@@ -7,17 +7,17 @@ has it gets a 304 with no body.
 
 from __future__ import annotations
 
-from functools import partial
+from typing import Callable
 
 from flask import Blueprint, Response, json, request
 
 from content_mirror.manifest import AUDIENCES, EXTENSIONS, ITEM_ID, KINDS, LANG, SUBJECTS
-from server.answers import cacheable
+from server.answers import cacheable, from_a_game
 from server.app import state
 from server.i18n import language
 from server.catalog import Filters
-from server.errors import BadRequest, NotFound
-from server.usage import TYPES
+from server.errors import BadRequest, NotFound, SanduqError
+from server.usage import invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
@@ -47,6 +47,16 @@ def public_item(item: dict, lang: str) -> dict:
     out.setdefault("languages", [])
     out["files"] = [dict(ref, url=file_url(ref)) for ref in item.get("files", [])]
     return out
+
+
+class Forbidden(SanduqError):
+    status = 403
+
+
+def recorder(type: str, **fields) -> Callable[[dict], bool]:
+    """An answer's on_hit: record an event of TYPE for the phone that made the request."""
+    usage = state().usage  # on_hit runs outside Flask, in the answer front
+    return lambda environ: usage.record(type, client=environ.get("REMOTE_ADDR"), **fields)
 
 
 def _answer(value: object, on_hit=None) -> Response:
@@ -109,8 +119,7 @@ def search():
     lang = language()
     on_hit = None
     if not page.items and query.strip() and request.args.get("suggest") != "1":
-        on_hit = partial(state().usage.record, "search-empty", text=query.strip(), lang=lang)
-        on_hit()
+        on_hit = recorder("search-empty", text=query.strip(), lang=lang)
     return _answer({"query": query, "items": [public_item(i, lang) for i in page.items]}, on_hit)
 
 
@@ -121,23 +130,35 @@ def facets():
 
 @bp.post("/events")
 def events():
-    """Usage from the phone's page: {"events": [{"type", "item", "value"}]}; answers 204."""
+    """Usage from the phone's page: {"events": [{"type", "item", "value"}]}; answers 204.
+
+    Events over the phone's budget are dropped (and counted) but still answered 204: usage
+    is never worth an error on a page.
+    """
+    usage = state().usage
+    if from_a_game(request.environ):
+        raise Forbidden("Usage is recorded only from the library's own pages.")
     body = request.get_json(silent=True)
     batch = body.get("events") if isinstance(body, dict) else None
     if not isinstance(batch, list) or len(batch) > MAX_EVENTS:
         raise BadRequest(f'Send {{"events": [...]}} with at most {MAX_EVENTS} events.')
-    clean = []
-    for event in batch:
-        if not isinstance(event, dict) or event.get("type") not in TYPES:
-            raise BadRequest(f"Each event needs a type, one of {', '.join(TYPES)}.")
-        item_id, value = event.get("item"), event.get("value")
-        if item_id is not None and not (isinstance(item_id, str) and ITEM_ID.fullmatch(item_id)):
-            raise BadRequest("An event's item must be an item id.")
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
-                                  or not 0 <= value <= 10**7):
-            raise BadRequest("An event's value must be a number from 0 to 10000000.")
-        clean.append((event["type"], item_id, value))
     lang = language()
-    for type_, item_id, value in clean:
-        state().usage.record(type_, item=item_id, value=value, lang=lang)
+    for event in batch:
+        fault = _fault(event, lang)
+        if fault:
+            usage.drop("refused", len(batch))
+            raise BadRequest(fault)
+    for event in batch:
+        usage.record(event["type"], item=event.get("item"), value=event.get("value"), lang=lang,
+                     client=request.remote_addr)
     return Response(status=204)
+
+
+def _fault(event: object, lang: str) -> str | None:
+    """Why an event from a phone cannot be kept, in one sentence; None when it can."""
+    if not isinstance(event, dict) or not set(event) <= {"type", "item", "value"}:
+        return 'Each event is {"type", "item", "value"} and nothing else.'
+    fault = invalid(event.get("type"), event.get("item"), event.get("value"), lang)
+    if fault is None and event.get("item") is not None and state().library.catalog.get(event["item"]) is None:
+        fault = f"There is no item {event['item']!r} in this library."
+    return fault

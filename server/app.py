@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from server.errors import SanduqError
 from server.files import FileApp
 from server.portal import Portal
 from server.library import Library
+from server.scrub import Scrubber
 from server.usage import UsageLog
 from usb_updater.status import UsbStatus
 
@@ -25,7 +27,8 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
                "base-uri 'none'; form-action 'self'")
 MESSAGES = {404: "There is nothing at this address.",
             405: "This address does not take that kind of request.",
-            413: "The request is too large."}
+            413: "The request is too large.",
+            503: "The library is being repaired; try again in a minute."}
 
 
 @dataclass
@@ -35,6 +38,7 @@ class State:
     settings: dict[str, Any]
     library: Library
     usage: UsageLog
+    scrubber: Scrubber
     portal: Any = None
 
 
@@ -50,8 +54,11 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the only bodies we take are small JSON
     app.json.ensure_ascii = False  # Cyrillic as UTF-8: a third of the bytes of \\u escapes
     app.json.sort_keys = False
-    app.extensions["sanduq"] = State(settings, library,
-                                     UsageLog(library.data_dir / "usage.db", settings["usage_flush_seconds"]))
+    usage = UsageLog(library.data_dir / "usage.db", settings["usage_flush_seconds"],
+                     events_per_minute=settings["events_per_minute"], max_mb=settings["usage_max_mb"])
+    scrubber = Scrubber(library.store, mb_per_second=settings["scrub_mb_per_second"],
+                        every_hours=settings["scrub_every_hours"])
+    app.extensions["sanduq"] = State(settings, library, usage, scrubber)
 
     from server import api, assets, games, i18n, pages
 
@@ -64,13 +71,14 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     front_state = app.extensions["sanduq"]
     usb = UsbStatus.of(library, settings)
     answers = AnswerFront(app.wsgi_app, max_bytes=settings["answer_cache_mb"] * 1024 * 1024,
-                          key=lambda: (front_state.library.catalog.generation(), front_state.usage.popular(),
+                          key=lambda: (_generation(front_state.library), front_state.usage.popular(),
                                        usb.version()))
     # Probes and foreign host names meet the portal first; content files skip Flask entirely
     # (files.py); everything else meets the answer cache first.
     portal = Portal(DispatcherMiddleware(answers, {"/files": FileApp(library)}), settings["public_host"])
     app.extensions["sanduq"].portal = portal
     app.wsgi_app = portal
+    scrubber.start()
 
     @app.get("/healthz")
     def healthz():
@@ -83,8 +91,22 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
 
 
 def close_app(app: Flask) -> None:
-    """Flush usage and close the catalog of an app that stops serving."""
+    """Stop the store's check and flush usage of an app that stops serving."""
+    app.extensions["sanduq"].scrubber.stop()
     app.extensions["sanduq"].usage.close()
+
+
+def _generation(library: Library) -> object:
+    """The catalog's generation for the answer cache; a key that matches nothing while it is damaged.
+
+    This runs before Flask: an error here would be waitress's bare 500. The request goes on
+    to its view, whose failing query gets the "being repaired" answer from _handle_error.
+    """
+    try:
+        return library.catalog.generation()
+    except sqlite3.DatabaseError:
+        library.catalog_failed()
+        return object()
 
 
 def _page_headers(response):
@@ -100,6 +122,9 @@ def _handle_error(error: Exception):
     """The one place an exception becomes an answer: JSON for the API and files, else a page."""
     if isinstance(error, SanduqError):
         status, message = error.status, error.message
+    elif isinstance(error, sqlite3.DatabaseError):  # the catalog is damaged (or was just replaced)
+        state().library.catalog_failed()
+        status, message = 503, MESSAGES[503]
     elif isinstance(error, HTTPException):
         status = error.code or 500
         message = MESSAGES.get(status, error.description or error.name)
@@ -112,6 +137,8 @@ def _handle_error(error: Exception):
     else:
         response = _error_page(status, message)
     response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = "60"
     if isinstance(error, HTTPException):  # keep Content-Range of a 416, Allow of a 405
         for name, value in error.get_headers():
             if name.lower() != "content-type":
@@ -126,9 +153,11 @@ def _error_page(status: int, message: str):
     from server.i18n import gettext_
 
     headings = {404: gettext_("We could not find this page"),
-                500: gettext_("Something went wrong on the box")}
+                500: gettext_("Something went wrong on the box"),
+                503: gettext_("The library is being repaired")}
     texts = {404: gettext_("It may have been removed in an update. Look for it from the front page."),
-             500: gettext_("Please try again. If it keeps happening, restart the box.")}
+             500: gettext_("Please try again. If it keeps happening, restart the box."),
+             503: gettext_("The library is being repaired, try again in a minute.")}
     try:
         html = render_template("error.html", heading=headings.get(status, gettext_("This did not work")),
                                message=texts.get(status, message))

@@ -4,18 +4,23 @@ This module owns the database; the web app and the importers go through it. The 
 changes only by `apply`, one transaction per update, so a power cut leaves the old library
 or the new one, never a mix. Readers keep one connection per thread (WAL lets them read
 while an import writes) and ask `generation()` to know when cached answers are stale.
+The catalog is only a copy of what signed manifests said, so a damaged file is not mended in
+place: `problem()` notices it, and `replace` swaps in a catalog rebuilt from the kept
+manifests (server/library.py); every thread then reopens its connection on the new file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from server import search
+from server import search, sqlite_files
+from server.store import fsync_dir
 
 
 def _m1(db) -> None:  # db: sqlite_utils.Database
@@ -42,7 +47,22 @@ def _m1(db) -> None:  # db: sqlite_utils.Database
     db["meta"].insert({"key": "generation", "value": "0"})
 
 
-MIGRATIONS = [_m1]  # append, never edit: user_version counts how many ran
+def _m2(db) -> None:
+    # The digest of the manifest each channel installed last: a delta must name it as its base.
+    db.execute("ALTER TABLE channels ADD COLUMN base TEXT")
+    # "New" follows install order, a counter, never the box's clock (it may be behind).
+    db.execute("ALTER TABLE items ADD COLUMN installed INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE items SET installed = (SELECT count(DISTINCT added_at) FROM items AS o "
+               "WHERE o.added_at <= items.added_at)")
+    db.execute("INSERT INTO meta VALUES ('installs', (SELECT coalesce(max(installed), 0) FROM items))")
+    db.execute("DROP INDEX items_added")
+    db.execute("CREATE INDEX items_new ON items(installed DESC, id)")
+    # Files the last switch stopped naming, still served until the next import (a phone may be
+    # halfway through the replaced video).
+    db.execute("CREATE TABLE retired (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, mime TEXT NOT NULL)")
+
+
+MIGRATIONS = [_m1, _m2]  # append, never edit: user_version counts how many ran
 
 
 @dataclass
@@ -88,23 +108,34 @@ class Catalog:
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        conn = self._connect()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < len(MIGRATIONS):
-            # Imported only here: reading needs plain sqlite3, and the server stays smaller.
-            import sqlite_utils
+        self._epoch = 0  # bumped by replace(): each thread then reopens on the new file
+        self.damage: str | None = None  # why the file could not even be opened and migrated
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            if not (sqlite_files.is_damage(e) or "no such table" in str(e)):
+                raise
+            self.damage = str(e)
 
-            db = sqlite_utils.Database(conn)
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                for number, migration in enumerate(MIGRATIONS[version:], version + 1):
-                    migration(db)
-                    conn.execute(f"PRAGMA user_version = {number}")
-        conn.close()
+    def _migrate(self) -> None:
+        conn = self._connect()
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < len(MIGRATIONS):
+                # Imported only here: reading needs plain sqlite3, and the server stays smaller.
+                import sqlite_utils
+
+                db = sqlite_utils.Database(conn)
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    for number, migration in enumerate(MIGRATIONS[version:], version + 1):
+                        migration(db)
+                        conn.execute(f"PRAGMA user_version = {number}")
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode = WAL")
+        conn = sqlite_files.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         # FULL: a commit is on disk before it returns; writes are rare (imports), reads many.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -115,10 +146,14 @@ class Catalog:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """This thread's connection."""
-        conn = getattr(self._local, "db", None)
-        if conn is None:
-            conn = self._local.db = self._connect()
+        """This thread's connection (a new one after `replace`: each thread closes its own)."""
+        local = self._local
+        conn = getattr(local, "db", None)
+        if conn is None or local.epoch != self._epoch:
+            if conn is not None:
+                conn.close()
+            local.epoch = self._epoch
+            conn = local.db = self._connect()
         return conn
 
     def close(self) -> None:
@@ -126,6 +161,50 @@ class Catalog:
         if conn is not None:
             conn.close()
             self._local.db = None
+
+    def problem(self, *, full: bool = False) -> str | None:
+        """What is wrong with the file (SQLite's quick or full check), or None when it is sound."""
+        if self.damage:
+            return self.damage
+        try:
+            conn = sqlite_files.connect(self.path, timeout=30)
+            try:
+                rows = conn.execute("PRAGMA integrity_check(5)" if full else "PRAGMA quick_check(5)").fetchall()
+                conn.execute("SELECT value FROM meta WHERE key = 'installs'").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as e:
+            # Locked, or on a full card: not damage, and no reason to rebuild anything.
+            return str(e) if sqlite_files.is_damage(e) or "no such table" in str(e) else None
+        # Debian 12's SQLite (3.40) quick_check wrongly reports NULLs in tags.item, a NOT NULL
+        # column of a WITHOUT ROWID table; integrity_check does not, and neither does newer SQLite.
+        faults = [r[0] for r in rows if r[0] != "ok" and not r[0].startswith("NULL value in tags.item")]
+        return "; ".join(faults) or None
+
+    def replace(self, rebuilt: Path, aside: Path) -> None:
+        """Make the catalog at REBUILT the catalog, and move the damaged file to ASIDE.
+
+        catalog.db becomes a link to REBUILT (a fresh name beside it). SQLite names a
+        database's WAL after the file a link leads to, so connections still open on the
+        damaged file (other threads', closed by each thread at its next query) can only ever
+        checkpoint into, or delete, files of the damaged catalog, never the new one's.
+        """
+        with self._write_lock:
+            damaged = Path(os.path.realpath(self.path))
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            # A second name first, so catalog.db itself never stops existing for a moment.
+            os.link(damaged, aside)
+            link = self.path.with_name(f".{self.path.name}.link")
+            link.unlink(missing_ok=True)
+            link.symlink_to(rebuilt.name)
+            os.replace(link, self.path)
+            if damaged != self.path:
+                damaged.unlink()
+            if os.path.exists(f"{damaged}-wal"):
+                os.replace(f"{damaged}-wal", f"{aside}-wal")
+            fsync_dir(self.path.parent)
+            self.damage = None
+            self._epoch += 1
 
     # Reading
 
@@ -143,7 +222,7 @@ class Catalog:
     def items(self, filters: Filters, *, limit: int, offset: int = 0, order: str = "new") -> Page:
         where, args = filters.sql()
         # Among items added together, the ones a child can use come first.
-        order_by = {"new": "added_at DESC, instr('video book game audio activity tip document course', kind), id",
+        order_by = {"new": "installed DESC, instr('video book game audio activity tip document course', kind), id",
                     "id": "id"}[order]
         rows = self.db.execute(f"SELECT data FROM items WHERE {where} ORDER BY {order_by} "
                                "LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()
@@ -174,11 +253,35 @@ class Catalog:
         row = self.db.execute("SELECT size, mime FROM files WHERE sha256 = ?", [sha]).fetchone()
         return (row[0], row[1]) if row else None
 
+    def served(self, sha: str) -> tuple[int, str, bool] | None:
+        """(size, mime, retired) of a file /files may send: named now, or retired by the last switch."""
+        row = self.db.execute("SELECT size, mime, 0 FROM files WHERE sha256 = ? UNION ALL "
+                              "SELECT size, mime, 1 FROM retired WHERE sha256 = ? LIMIT 1", [sha, sha]).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else None
+
     def sequences(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT channel, sequence FROM channels").fetchall())
 
+    def bases(self) -> dict[str, str]:
+        """Each channel's digest of the manifest it installed last."""
+        return dict(self.db.execute("SELECT channel, base FROM channels").fetchall())
+
+    def sizes(self) -> dict[str, int]:
+        """SHA-256 to size of every file the catalog names, retired ones included."""
+        return dict(self.db.execute("SELECT sha256, size FROM files UNION SELECT sha256, size FROM retired"))
+
+    def retired(self) -> dict[str, int]:
+        """SHA-256 to size of the files the last switch retired."""
+        return dict(self.db.execute("SELECT sha256, size FROM retired"))
+
+    def drop_retired(self) -> None:
+        """Stop serving retired files (an import needs their space)."""
+        with self._write_lock:
+            self.db.execute("DELETE FROM retired")
+
     def referenced(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT sha256 FROM files")}
+        """Every file the store must keep: those items name and those still retiring."""
+        return set(self.sizes())
 
     def facets(self) -> dict[str, list[str]]:
         """The filter values present in the library: {'audience': [...], 'lang': [...], ...}."""
@@ -191,11 +294,13 @@ class Catalog:
 
     # Writing
 
-    def apply(self, manifest: dict, *, now: str, texts: dict[str, str] | None = None) -> None:
+    def apply(self, manifest: dict, *, now: str, digest: str, texts: dict[str, str] | None = None) -> None:
         """Install a checked manifest in one transaction: its items, removals, files, sequence.
 
+        DIGEST is the manifest's (content_mirror.manifest.digest), kept as the channel's base.
         TEXTS maps an item id to extra searchable text (a document's words, subtitles).
         A full manifest replaces its channel: items of that channel it does not list go.
+        Files no item names any more are retired, and those retired before are forgotten.
         """
         texts = texts or {}
         channel = manifest["channel"]
@@ -210,11 +315,16 @@ class Catalog:
                         "SELECT id FROM items WHERE channel = ?", [channel])} - listed
                 for item_id in remove:
                     self._delete(db, item_id)
+                order = int(db.execute("UPDATE meta SET value = value + 1 WHERE key = 'installs' "
+                                       "RETURNING value").fetchone()[0])
                 for item in manifest["items"]:
-                    self._put(db, item, channel, now, texts.get(item["id"], ""), manifest["files"])
-                db.execute("DELETE FROM files WHERE sha256 NOT IN (SELECT sha256 FROM item_files)")
-                db.execute("INSERT OR REPLACE INTO channels VALUES (?, ?, ?)",
-                           [channel, manifest["sequence"], now])
+                    self._put(db, item, channel, now, order, texts.get(item["id"], ""), manifest["files"])
+                db.execute("DELETE FROM retired")
+                unnamed = "FROM files WHERE sha256 NOT IN (SELECT sha256 FROM item_files)"
+                db.execute(f"INSERT INTO retired SELECT sha256, size, mime {unnamed}")
+                db.execute(f"DELETE {unnamed}")
+                db.execute("INSERT OR REPLACE INTO channels (channel, sequence, installed_at, base) "
+                           "VALUES (?, ?, ?, ?)", [channel, manifest["sequence"], now, digest])
                 db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
                 db.execute("COMMIT")
             except BaseException:
@@ -228,19 +338,20 @@ class Catalog:
             db.execute("DELETE FROM items_fts WHERE rowid = ?", [row[0]])
             db.execute("DELETE FROM items WHERE rowid = ?", [row[0]])
 
-    def _put(self, db, item: dict, channel: str, now: str, extra_text: str, files: dict) -> None:
-        old = db.execute("SELECT added_at, data FROM items WHERE id = ?", [item["id"]]).fetchone()
+    def _put(self, db, item: dict, channel: str, now: str, order: int, extra_text: str, files: dict) -> None:
+        old = db.execute("SELECT added_at, data, installed FROM items WHERE id = ?", [item["id"]]).fetchone()
         stored = {k: v for k, v in item.items() if v not in (None, [], {})}
         stored["files"] = [dict(ref, size=files[ref["sha256"]]["size"], mime=files[ref["sha256"]]["mime"])
                            for ref in item.get("files", [])]
         # An unchanged item keeps its place among "new"; a changed one comes to the top.
-        added = old[0] if old and json.loads(old[1]) == dict(stored, added=old[0]) else now
+        unchanged = old and json.loads(old[1]) == dict(stored, added=old[0])
+        added, order = (old[0], old[2]) if unchanged else (now, order)
         stored["added"] = added
         self._delete(db, item["id"])
         cursor = db.execute(
-            "INSERT INTO items (id, kind, channel, age_min, age_max, added_at, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [item["id"], item["kind"], channel, item.get("age_min"), item.get("age_max"), added,
+            "INSERT INTO items (id, kind, channel, age_min, age_max, added_at, installed, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [item["id"], item["kind"], channel, item.get("age_min"), item.get("age_max"), added, order,
              json.dumps(stored, ensure_ascii=False, separators=(",", ":"))])
         rowid = cursor.lastrowid
         tags = ({f"audience:{a}" for a in item.get("audiences", [])}

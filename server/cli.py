@@ -1,4 +1,4 @@
-"""sanduq-server: serve the library (flags come from the settings table)."""
+"""sanduq-server: serve the library (flags come from the settings table); `check` verifies it."""
 
 from __future__ import annotations
 
@@ -15,12 +15,6 @@ from server import settings as settings_table
 from server.errors import run_cli
 
 
-# waitress reads a file in pieces as large as a connection's send buffer; left to the
-# kernel's autotuning that is megabytes, times every video stream. 256 KB (the kernel makes it
-# 512) keeps twenty streams under 10 MB and still fills a Wi-Fi link.
-SEND_BUFFER = 256 * 1024
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sanduq-server",
@@ -34,10 +28,41 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument(flag, metavar=s.name.upper(), help=f"{s.help} (default: {s.default})")
     p.add_argument("--demo", action="store_true",
                    help="first fill an empty library with the built-in demo library")
+    p.epilog = "sanduq-server check [--data-dir DIR] [--repair] verifies the library (see its --help)."
     return p
 
 
+def check_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sanduq-server check",
+        description="Verify the catalog, every stored file's hash and the usage store; one sentence "
+                    "per fault. Exits 0 when all is well, 1 when anything was found.")
+    p.add_argument("--data-dir", metavar="DIR", help="the library's data folder (default: SANDUQ_DATA_DIR or the config)")
+    p.add_argument("--repair", action="store_true",
+                   help="set aside what is damaged and rebuild what can be rebuilt (the catalog from the "
+                        "updates the box keeps; files come back with the next stick)")
+    return p
+
+
+def _check(argv: list[str]) -> int:
+    args = check_parser().parse_args(argv)
+    settings = settings_table.load({"data_dir": args.data_dir})
+    from server import health
+    from server.library import Library
+
+    library = Library(settings["data_dir"], heal=False)  # report the damage before mending it
+    said = health.check(library, repair=args.repair)
+    for sentence in said:
+        print(sentence)
+    if not said:
+        print(f"The library in {library.data_dir} is sound: catalog, stored files and usage.")
+    return 1 if said else 0
+
+
 def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:
+        return _check(argv[1:])
     args = parser().parse_args(argv)
     overrides = {s.name: getattr(args, s.name) for s in settings_table.SETTINGS}
     settings = settings_table.load(overrides)
@@ -58,18 +83,13 @@ def _main(argv: list[str] | None) -> int:
 
 def serve(settings: dict, library) -> None:
     """Run waitress until SIGTERM or Ctrl-C; print the URL once the server answers."""
-    import waitress
-
     from server.app import close_app, create_app
+    from server.http_server import create_server
 
     _fewer_malloc_arenas()
 
     app = create_app({k: v for k, v in settings.items()}, library=library)
-    server = waitress.create_server(app, host=settings["host"], port=settings["port"],
-                                    threads=settings["threads"], ident="sanduq",
-                                    # phones on a weak hotspot are slow readers
-                                    channel_timeout=60, connection_limit=200)
-    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)  # accepted sockets inherit it
+    server = create_server(app, settings)
     port = int(server.effective_port)  # waitress reports it as text
     threading.Thread(target=_announce, args=(settings["host"], port), daemon=True).start()
     announcer = None

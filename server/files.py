@@ -5,11 +5,17 @@ the same video twice. This is a plain WSGI app mounted at /files in front of Fla
 is many Range requests, and each costs only a catalog lookup, a seek and the headers. Range
 and conditional headers are parsed by Werkzeug; the bytes go out through waitress's own file
 wrapper from the requested offset, so waitress sends them without Python copying them.
+
+A stored file whose size is not the catalog's is damaged: it is quarantined (server/store.py)
+and answered as missing, never as a short "complete" file. A file the last update stopped
+naming is still served (a phone may be halfway through it), but only with short caching.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 
 from werkzeug.http import is_resource_modified, parse_range_header
 
@@ -21,6 +27,8 @@ YEAR = 365 * 24 * 3600
 # A file opened on its own (an SVG, say) gets no rights on the site's origin.
 SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; media-src 'self'"
 CHUNK = 256 * 1024
+MISSING = "This file is missing on the box; the next stick that carries it brings it back."
+REPAIRING = "The library is being repaired; try again in a minute."
 
 
 class FileApp:
@@ -34,16 +42,30 @@ class FileApp:
             return _error(start_response, "405 Method Not Allowed", "This address only gives files.",
                           [("Allow", "GET, HEAD")])
         sha, dot, ext = environ.get("PATH_INFO", "").lstrip("/").partition(".")
-        found = self.library.catalog.file(sha) if is_sha256(sha) else None
+        try:
+            found = self.library.catalog.served(sha) if is_sha256(sha) else None
+        except sqlite3.DatabaseError:
+            self.library.catalog_failed()
+            return _error(start_response, "503 Service Unavailable", REPAIRING, [("Retry-After", "60")])
         if found is None or (dot and EXTENSIONS.get(found[1]) != "." + ext):
             return _error(start_response, "404 Not Found", "This file is not in the library.")
-        size, mime = found
-        headers = [("Content-Type", mime), ("ETag", f'"{sha}"'),
-                   ("Cache-Control", f"public, max-age={YEAR}, immutable"), ("Accept-Ranges", "bytes"),
-                   ("Content-Security-Policy", SANDBOX), ("X-Content-Type-Options", "nosniff")]
+        size, mime, retired = found
+        # A retired file is gone at the next import: a phone must not keep it for a year.
+        caching = "public, max-age=3600" if retired else f"public, max-age={YEAR}, immutable"
+        headers = [("Content-Type", mime), ("ETag", f'"{sha}"'), ("Cache-Control", caching),
+                   ("Accept-Ranges", "bytes"), ("Content-Security-Policy", SANDBOX),
+                   ("X-Content-Type-Options", "nosniff")]
         if not is_resource_modified(environ, etag=sha):
             start_response("304 Not Modified", headers[1:])
             return []
+        try:
+            f = self.library.store.path(sha).open("rb")
+        except FileNotFoundError:
+            return _error(start_response, "404 Not Found", MISSING)
+        if os.fstat(f.fileno()).st_size != size:
+            f.close()
+            self.library.store.quarantine(sha)
+            return _error(start_response, "404 Not Found", MISSING)
         status, start, length = "200 OK", 0, size
         # An If-Range naming another version means: send it all.
         if "HTTP_RANGE" in environ and ("HTTP_IF_RANGE" not in environ or not is_resource_modified(
@@ -51,15 +73,11 @@ class FileApp:
             wanted = parse_range_header(environ["HTTP_RANGE"])
             span = wanted.range_for_length(size) if wanted else None
             if span is None:
+                f.close()
                 return _error(start_response, "416 Range Not Satisfiable", "That part of the file does not exist.",
                               [("Content-Range", f"bytes */{size}")])
             status, start, length = "206 Partial Content", span[0], span[1] - span[0]
             headers.append(("Content-Range", wanted.to_content_range_header(size)))
-        try:
-            f = self.library.store.path(sha).open("rb")
-        except FileNotFoundError:
-            return _error(start_response, "404 Not Found",
-                          "This file is listed but missing on the box; the next update will bring it back.")
         headers.append(("Content-Length", str(length)))
         start_response(status, headers)
         if environ["REQUEST_METHOD"] == "HEAD":

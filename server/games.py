@@ -1,21 +1,24 @@
 """HTML5 games, served from their zip as they are, each file only on request.
 
-A game is code from a content team, so it must not touch the site: every answer carries
-`Content-Security-Policy: sandbox allow-scripts`, which gives the game an opaque origin of
-its own even when opened outside the page's sandboxed iframe: it cannot read the site's
-cookies or storage, and the browser will not let it read the site's API. Nothing is unpacked
-to disk; names are looked up in the zip's own table, so `../` can name nothing outside it.
+A game is code from a content team, so it must not touch the site. Every answer carries a
+policy that sandboxes it (an opaque origin of its own: no cookies, no storage, no reading the
+site's API), lets it load only files of its own zip (`http://HOST/play/SHA/`), connect
+nowhere and submit no form. A game runs only inside the item page's
+`<iframe sandbox="allow-scripts">`, which cannot navigate the tab or open windows: asked for
+as a tab's page, its URL leads to its item page instead. Nothing is unpacked to disk; names
+are looked up in the zip's own table, so `../` can name nothing outside it.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import posixpath
+import re
 import threading
 import zipfile
 from functools import lru_cache
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, redirect, request
 
 from server.app import state
 from server.errors import NotFound
@@ -23,7 +26,10 @@ from server.gamezip import MAX_MEMBER, MAX_RATIO
 from server.store import is_sha256
 
 bp = Blueprint("games", __name__)
-SANDBOX = "sandbox allow-scripts allow-pointer-lock; default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'"
+SANDBOX = ("sandbox allow-scripts allow-pointer-lock; default-src {own} data: blob:; "
+           "script-src {own} blob: 'unsafe-inline' 'unsafe-eval'; style-src {own} data: 'unsafe-inline'; "
+           "connect-src 'none'; form-action 'none'; base-uri 'none'")
+HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")  # nothing that could end a CSP source
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
          ".wasm": "application/wasm", ".svg": "image/svg+xml", ".webp": "image/webp",
          ".woff2": "font/woff2", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
@@ -40,6 +46,8 @@ def play(sha: str, member: str):
     found = state().library.catalog.file(sha) if is_sha256(sha) else None
     if found is None or found[1] != "application/zip":
         raise NotFound("This game is not in the library.")
+    if request.headers.get("Sec-Fetch-Dest") == "document":
+        return redirect(_item_page(sha), code=303)  # a game runs only in its item page's sandbox
     name = posixpath.normpath(member)
     if name.startswith(("/", "..")):
         raise NotFound("This file is not part of the game.")
@@ -54,8 +62,17 @@ def play(sha: str, member: str):
         data = archive.read(info)
     mime = TYPES.get(posixpath.splitext(name)[1].lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     response = Response(data, mimetype=mime)
-    response.headers["Content-Security-Policy"] = SANDBOX
+    own = f"{request.scheme}://{request.host}/play/{sha}/" if HOST.fullmatch(request.host) else "'self'"
+    response.headers["Content-Security-Policy"] = SANDBOX.format(own=own)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # The URL names the zip's bytes, so its files never change either.
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+def _item_page(sha: str) -> str:
+    """The page of the item whose game is the zip SHA (the front page if none is)."""
+    row = state().library.catalog.db.execute(
+        "SELECT items.id FROM item_files JOIN items ON items.rowid = item_files.item "
+        "WHERE item_files.sha256 = ? ORDER BY items.id LIMIT 1", [sha]).fetchone()
+    return f"/item/{row[0]}" if row else "/"

@@ -4,22 +4,28 @@ Order matters for a power cut or a pulled stick at any moment: first every missi
 into the store (each complete and checked, or kept as a partial copy to resume), then the
 catalog switches in one transaction, then files no item uses any more are deleted. Until the
 switch the old library is what phones see; after it, every file the new one names is there.
+Each installed manifest is kept under DATA_DIR/manifests/ (a full one replaces its channel's
+older ones), so a damaged catalog can be rebuilt on the box from them alone.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
+import os
 import re
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Callable, ContextManager, Iterator
 
-from content_mirror.manifest import payload_size, validate
-from server.errors import NotEnoughSpace, Refused
+from content_mirror.manifest import digest, payload_size, validate
+from server.catalog import Catalog
+from server.errors import NotEnoughSpace, Refused, SanduqError
 from server.gamezip import check_game_zip
 from server.library import Library
+from server.store import ContentStore, fsync_dir
 
 MB = 1024 * 1024
 TEXT_LIMIT = 256 * 1024  # bytes of a document or subtitle file that go into the search index
@@ -61,28 +67,39 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
     """Bring the library to MANIFEST. OPEN_FILE(sha) opens a payload file for reading."""
     manifest = validate(manifest)
     channel, sequence = manifest["channel"], manifest["sequence"]
+    catalog, store, sizes = library.catalog, library.store, manifest["files"]
     with import_lock(library.data_dir):
-        installed = library.catalog.sequences().get(channel)
+        installed = catalog.sequences().get(channel)
         if installed == sequence:
-            return InstallResult(channel, sequence, "already installed")
+            # Nothing to install, but the stick may carry files this box has lost since.
+            named = catalog.sizes()
+            lost = [sha for sha in sorted(sizes) if sha in named and not store.intact(sha, sizes[sha]["size"])]
+            restored = _copy_in(store, manifest, lost, open_file, lambda n: None, lambda sha, e: None)
+            return InstallResult(channel, sequence, "already installed", files_copied=len(restored),
+                                 bytes_copied=payload_size(manifest, restored))
         if installed is not None and sequence < installed:
             raise Refused(f"{channel} update {sequence} is older than the installed {installed}; "
                           "it was not installed (bring a newer stick).")
-        since = manifest.get("since")
-        if since is not None and (installed is None or installed < since):
-            raise Refused(f"{channel} update {sequence} only adds to update {since}, and this box has "
-                          f"{'none' if installed is None else installed}; bring the full update.")
-        store = library.store
+        bring_full = f"bring the full update of channel {channel}."
+        if manifest.get("since") is not None and manifest["base"] != catalog.bases().get(channel):
+            raise Refused(f"{channel} update {sequence} was made for a library this box does not hold; "
+                          + bring_full)
         needed = {ref["sha256"] for item in manifest["items"] for ref in item.get("files", [])}
-        missing = sorted(sha for sha in needed if not store.has(sha))
+        missing = sorted(sha for sha in needed if not store.intact(sha, sizes[sha]["size"]))
         total = payload_size(manifest, missing)
         partial = sum(p.stat().st_size for p in store.partial.iterdir() if p.name in missing)
+        retired = {sha: size for sha, size in catalog.retired().items() if sha not in needed and store.has(sha)}
         free = store.free_bytes()
-        if total - partial + reserve_bytes > free:
+        wanted = total - partial + reserve_bytes
+        if wanted > free + sum(retired.values()):
             raise NotEnoughSpace(
-                f"{channel} update {sequence} needs {_mb(total - partial + reserve_bytes)} MB free "
-                f"on the box (including a {_mb(reserve_bytes)} MB reserve) but only {_mb(free)} MB "
-                "is free; remove old content or use a larger card.")
+                f"{channel} update {sequence} needs {_mb(wanted)} MB free "
+                f"on the box (including a {_mb(reserve_bytes)} MB reserve) but only "
+                f"{_mb(free + sum(retired.values()))} MB is free; remove old content or use a larger card.")
+        if wanted > free:  # the files still served after the last switch make room first
+            catalog.drop_retired()
+            for sha in retired:
+                store.remove(sha)
         done = 0
 
         def step(n: int) -> None:
@@ -91,18 +108,39 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
             if progress:
                 progress(done, total)
 
-        for sha in missing:
-            with open_file(sha) as f:
-                store.add(f, sha, manifest["files"][sha]["size"], progress=step)
+        def absent(sha: str, error: Refused) -> None:
+            if manifest.get("since") is not None and sha in catalog.sizes():
+                raise Refused(f"this box has lost file {sha[:12]}…, which {channel} update {sequence} "
+                              f"does not carry; {bring_full}")
+            raise error
+
+        _copy_in(store, manifest, missing, open_file, step, absent)
         for item in manifest["items"]:
             if item["kind"] == "game":
                 for ref in item.get("files", []):
-                    if manifest["files"][ref["sha256"]]["mime"] == "application/zip":
+                    if sizes[ref["sha256"]]["mime"] == "application/zip":
                         check_game_zip(store.path(ref["sha256"]), item["id"])
-        library.catalog.apply(manifest, now=now_utc(), texts=_search_texts(library, manifest))
+        catalog.apply(manifest, now=now_utc(), digest=digest(manifest), texts=_search_texts(store, manifest))
+        keep_manifest(library.data_dir, manifest)
         deleted = collect_garbage(library, keep_partial=set())
         return InstallResult(channel, sequence, "installed", len(manifest["items"]),
                              len(missing), total, deleted)
+
+
+def _copy_in(store: ContentStore, manifest: dict, shas: list[str], open_file: OpenFile,
+             step: Callable[[int], None], absent: Callable[[str, Refused], None]) -> list[str]:
+    """Copy SHAS into the store from the bundle and return those copied; ABSENT hears of the others."""
+    copied = []
+    for sha in shas:
+        with ExitStack() as stack:
+            try:
+                f = stack.enter_context(open_file(sha))
+            except Refused as e:
+                absent(sha, e)
+                continue
+            store.add(f, sha, manifest["files"][sha]["size"], progress=step)
+            copied.append(sha)
+    return copied
 
 
 def collect_garbage(library: Library, *, keep_partial: set[str]) -> int:
@@ -111,19 +149,68 @@ def collect_garbage(library: Library, *, keep_partial: set[str]) -> int:
     orphans = [sha for sha in library.store if sha not in referenced]
     for sha in orphans:
         library.store.remove(sha)
+    if library.store.quarantined.is_dir():  # damaged copies of files no item needs any more
+        for f in library.store.quarantined.iterdir():
+            if f.name not in referenced:
+                f.unlink()
     library.store.clear_partial(keep_partial)
     return len(orphans)
 
 
-def _search_texts(library: Library, manifest: dict) -> dict[str, str]:
+def keep_manifest(data_dir: Path, manifest: dict) -> None:
+    """Keep MANIFEST as DATA_DIR/manifests/ORDER-SEQUENCE-CHANNEL.json; a full one replaces its channel's."""
+    folder = data_dir / "manifests"
+    folder.mkdir(exist_ok=True)
+    kept = _kept(folder)
+    order = max((int(p.name.split("-", 1)[0]) for p in kept), default=0) + 1
+    target = folder / f"{order:06d}-{manifest['sequence']}-{manifest['channel']}.json"
+    tmp = target.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, separators=(",", ":"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    if manifest.get("full", True):
+        for p in kept:
+            if p.name.split("-", 2)[2] == f"{manifest['channel']}.json":
+                p.unlink()
+    fsync_dir(folder)
+
+
+def _kept(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def rebuild_catalog(library: Library, target: Path) -> int:
+    """Write at TARGET a catalog made from the kept manifests in install order; return its item count.
+
+    A kept manifest that cannot be read any more is left out: the next stick brings it again.
+    """
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    fresh = Catalog(target)
+    try:
+        for path in _kept(library.data_dir / "manifests"):
+            try:
+                manifest = validate(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, SanduqError):
+                continue
+            fresh.apply(manifest, now=now_utc(), digest=digest(manifest),
+                        texts=_search_texts(library.store, manifest))
+        return fresh.count()
+    finally:
+        fresh.close()
+
+
+def _search_texts(store: ContentStore, manifest: dict) -> dict[str, str]:
     """The words of each item's documents and subtitles, for the search index."""
     texts = {}
     for item in manifest["items"]:
         parts = []
         for ref in item.get("files", []):
             mime = manifest["files"][ref["sha256"]]["mime"]
-            if mime in ("text/markdown", "text/vtt"):
-                with library.store.path(ref["sha256"]).open("rb") as f:
+            if mime in ("text/markdown", "text/vtt") and store.has(ref["sha256"]):
+                with store.path(ref["sha256"]).open("rb") as f:
                     text = f.read(TEXT_LIMIT).decode("utf-8", "replace")
                 parts.append(_VTT_NOISE.sub(" ", text) if mime == "text/vtt" else text)
         if parts:

@@ -7,18 +7,19 @@ change, language and "popular" list, then served from the answer cache with gzip
 from __future__ import annotations
 
 import time
-from functools import lru_cache, partial
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request
 
 from content_mirror.manifest import AUDIENCES, KINDS, SUBJECTS
-from server.answers import cacheable
-from server.api import FALLBACK, file_url, filters, pick
+from server.answers import cacheable, from_a_game
+from server.api import FALLBACK, file_url, filters, pick, recorder
 from server.app import state
 from server.assets import asset_url
 from server.catalog import Filters
 from server.errors import NotFound
+from server import health, usage
 from usb_updater.status import UsbStatus
 from server.i18n import LANGUAGES, NAMES, N_, gettext_, language, ngettext_
 
@@ -136,8 +137,7 @@ def item(item_id: str):
     found = catalog.get(item_id) if len(item_id) <= 64 else None
     if found is None:
         raise NotFound(gettext_("This item is not in the library. It may have been removed in an update."))
-    opened = partial(state().usage.record, "opened", item=item_id, lang=language())
-    opened()
+    opened = recorder("opened", item=item_id, lang=language())
 
     def build():
         return render_template("item.html", item=found, next=_next_item(found),
@@ -181,10 +181,7 @@ def search():
 
     catalog = state().library.catalog
     results = catalog.search(query, Filters(), limit=48).items if query else []
-    empty = None
-    if query and not results:
-        empty = partial(state().usage.record, "search-empty", text=query, lang=language())
-        empty()
+    empty = recorder("search-empty", text=query, lang=language()) if query and not results else None
 
     def build():
         instead = [] if results else catalog.items(Filters(audience="children", kind="video"), limit=6).items
@@ -206,10 +203,41 @@ def classroom():
 
 @bp.get("/status")
 def usb_page():
-    """What the box did with the last sticks: for the field officer, no login."""
+    """What the box did with the last sticks and what it needs now: for the field officer, no login.
+
+    Not cached: what the box needs can change with no catalog change (the store check sets a
+    file aside), and the page is asked for rarely.
+    """
     usb = UsbStatus.of(state().library, state().settings)
-    return _cached_page(lambda: render_template("status.html", now=usb.read(), receipts=usb.receipts(),
-                                                bundle_states=BUNDLE_STATES))
+    data_dir = state().library.data_dir
+    return Response(render_template("status.html", now=usb.read(), receipts=usb.receipts(),
+                                    bundle_states=BUNDLE_STATES, problem_text=problem_text,
+                                    problems=health.problems(data_dir) + usage.problems(data_dir)),
+                    mimetype="text/html")
+
+
+def problem_text(problem: dict) -> str:
+    """A problem of the box (server/health.py, server/usage.py codes) in the reader's language."""
+    code, n = problem.get("code"), problem.get("count", problem.get("dropped", problem.get("items", 0)))
+    if code == "catalog-rebuilt":
+        return ngettext_("The library's catalog was damaged; the box rebuilt it from its updates (%(num)s item).",
+                         "The library's catalog was damaged; the box rebuilt it from its updates (%(num)s items).", n)
+    if code == "files-quarantined":
+        return ngettext_("%(num)s damaged file was set aside; a stick that carries it brings it back.",
+                         "%(num)s damaged files were set aside; a stick that carries them brings them back.", n)
+    if code == "files-missing":
+        return ngettext_("%(num)s file is missing on the box; bring the full update to restore it.",
+                         "%(num)s files are missing on the box; bring the full update to restore them.", n)
+    if code == "usage-set-aside":
+        return gettext_("The usage store was damaged; it was set aside (%(file)s) and a new one was started.",
+                        file=problem.get("file", ""))
+    if code == "usage-full":
+        return ngettext_("The usage store is full: %(num)s event was not recorded. Tell the programme team.",
+                         "The usage store is full: %(num)s events were not recorded. Tell the programme team.", n)
+    if code == "events-dropped":
+        return ngettext_("%(num)s usage event was refused (not valid, or too many from one phone).",
+                         "%(num)s usage events were refused (not valid, or too many from one phone).", n)
+    return str(code)
 
 
 @bp.get("/welcome")
@@ -221,5 +249,6 @@ def welcome():
 @bp.get("/welcome/enter")
 def enter():
     """Welcome this phone: from now on its probes hear "online", so it keeps the network."""
-    state().portal.welcome(request.remote_addr or "")
+    if not from_a_game(request.environ):  # a game in its frame must not welcome anyone
+        state().portal.welcome(request.remote_addr or "")
     return redirect("/", code=303)

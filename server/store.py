@@ -4,6 +4,8 @@ A file used by many items (a picture shared by three language editions of a book
 space once. Files arrive through `add`, which hashes while copying (one read of each byte:
 a Pi 4 has no SHA instructions), writes to a temporary name, fsyncs and renames, so a power
 cut leaves either the whole file or none; a partial copy is kept and resumed next time.
+A file found damaged (wrong size when served, wrong hash when checked) is moved to
+ROOT/quarantine/, so it is never served again and the next bundle that carries it restores it.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ def fsync_dir(path: Path) -> None:
 
 
 class ContentStore:
-    """Files under ROOT/ab/abcdef... plus ROOT/partial/ for copies under way."""
+    """Files under ROOT/ab/abcdef..., ROOT/partial/ for copies under way, ROOT/quarantine/."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
         self.partial = self.root / "partial"
         self.partial.mkdir(parents=True, exist_ok=True)
+        self.quarantined = self.root / "quarantine"
 
     def path(self, sha: str) -> Path:
         if not is_sha256(sha):
@@ -48,6 +51,24 @@ class ContentStore:
 
     def has(self, sha: str) -> bool:
         return self.path(sha).is_file()
+
+    def intact(self, sha: str, size: int) -> bool:
+        """Whether SHA is stored at SIZE bytes; a stored copy of another size is quarantined."""
+        try:
+            if self.path(sha).stat().st_size == size:
+                return True
+        except FileNotFoundError:
+            return False
+        self.quarantine(sha)
+        return False
+
+    def quarantine(self, sha: str) -> None:
+        """Move a damaged file out of the store (kept for a person to look at, never served)."""
+        self.quarantined.mkdir(exist_ok=True)
+        try:
+            os.replace(self.path(sha), self.quarantined / sha)
+        except FileNotFoundError:
+            pass  # another thread or process was first
 
     def add(self, src: BinaryIO, sha: str, size: int,
             progress: Callable[[int], None] | None = None) -> None:
@@ -94,6 +115,7 @@ class ContentStore:
         final.parent.mkdir(exist_ok=True)
         os.replace(part, final)
         fsync_dir(final.parent)
+        (self.quarantined / sha).unlink(missing_ok=True)  # restored: the damaged copy has done its job
 
     def remove(self, sha: str) -> None:
         self.path(sha).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import waitress
+from waitress import wasyncore
 
 from content_mirror.authoring import read_source
 from server.app import close_app, create_app
@@ -141,12 +142,17 @@ def stop_server(server, thread) -> None:
     Inside waitress's loop, every channel but the wake-up trigger is closed and the trigger
     leaves the loop's map, so the loop ends; the trigger is closed only after that, here, so
     no descriptor is closed twice (a late close could hit a number a newer server reuses).
+    The listening socket is closed as a plain dispatcher: the server's own close() closes the
+    trigger too, which, run by the loop while this thread is still writing to the trigger,
+    made that write fail with EBADF.
     """
     wrapper = server.trigger.socket  # its own duplicate of the pipe's descriptor
 
     def close_all():
         for channel in list(server._map.values()):
-            if channel is not server.trigger:
+            if channel is server:
+                wasyncore.dispatcher.close(server)
+            elif channel is not server.trigger:
                 channel.close()
         server.trigger.del_channel()
 

@@ -10,15 +10,20 @@ so Excel shows Tajik and Russian correctly. No event holds personal data.
 from __future__ import annotations
 
 import csv
-import io
+import errno
 import json
+import math
 import os
+import sqlite3
 import uuid
-from collections import Counter
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import IO, Iterator
 
+from server import sqlite_files
 from server.library import Library
-from server.usage import read_events
+from server.usage import SCHEMA
 
 VERBS = {
     "opened": ("http://adlnet.gov/expapi/verbs/launched", "launched"),
@@ -36,6 +41,9 @@ ACTIVITY_TYPES = {
     "tip": "http://id.tincanapi.com/activitytype/resource",
     "course": "http://adlnet.gov/expapi/activities/course",
 }
+FIELDS = ("id", "time", "type", "item", "value", "lang", "text")
+FORMULA = ("=", "+", "-", "@", "|", "%", "\t", "\r")  # how a spreadsheet cell starts a formula
+SUMMARY_COLUMNS = ["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened"]
 CSV_COLUMNS = ["event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text"]
 
 
@@ -43,84 +51,151 @@ def statement(event: dict, device_id: str, item: dict | None) -> dict:
     """An event as an xAPI statement; the actor is the box, never a person."""
     verb_id, verb_name = VERBS[event["type"]]
     out = {
-        "id": str(uuid.UUID(hex=event["id"])),
+        "id": _statement_id(event["id"]),
         "actor": {"objectType": "Agent", "account": {"homePage": "urn:sanduq:device", "name": device_id}},
         "verb": {"id": verb_id, "display": {"en": verb_name}},
         "timestamp": event["time"],
         "context": {"platform": "Sanduq", "extensions": {"urn:sanduq:device": device_id}},
     }
-    if event.get("lang"):
+    if event["lang"]:
         out["context"]["language"] = event["lang"]
     if event["type"] == "search-empty":
         out["object"] = {"objectType": "Activity", "id": "urn:sanduq:search",
                          "definition": {"name": {"en": "library search"}}}
-        out["result"] = {"success": False, "response": event.get("text") or ""}
+        out["result"] = {"success": False, "response": event["text"]}
     else:
         definition = {"name": item["title"]} if item else {}
         if item:
             definition["type"] = ACTIVITY_TYPES[item["kind"]]
         out["object"] = {"objectType": "Activity", "id": f"urn:sanduq:item:{event['item']}", "definition": definition}
-        if event["type"] == "progress" and event.get("value") is not None:
+        if event["type"] == "progress" and event["value"] is not None:
             out["result"] = {"extensions": {"https://w3id.org/xapi/video/extensions/progress": event["value"]}}
         if event["type"] == "finished":
             out["result"] = {"completion": True}
     return out
 
 
+def _statement_id(event_id: str) -> str:
+    """The event's id as a UUID; an id that is not one (an old or foreign row) is named stably."""
+    try:
+        return str(uuid.UUID(hex=event_id))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:sanduq:event:{event_id}"))
+
+
 def export_usage(library: Library, stick: Path) -> list[dict]:
-    """Write the usage files onto STICK; return [{"file", "events"}]. OSError if the stick refuses."""
+    """Write the usage files onto STICK; return [{"file", "events"}]. OSError if the stick refuses.
+
+    Events stream from usage.db straight into the files, in the order they were recorded
+    (never by the box's clock, which jumps), so memory stays flat however long the history.
+    """
     folder = Path(stick) / "sanduq" / "exports" / library.device_id
     folder.mkdir(parents=True, exist_ok=True)
-    items: dict[str, dict | None] = {}
+    # Bounded by the catalog: events name only items it holds (or once held).
+    item = lru_cache(maxsize=library.catalog.count() + 16)(library.catalog.get)
+    count = 0
+    try:
+        with _events(library.data_dir / "usage.db") as conn, \
+                atomic_file(folder / "usage.csv", "utf-8-sig") as rows, \
+                atomic_file(folder / "usage.jsonl", "utf-8") as lines:
+            writer = csv.writer(rows)
+            writer.writerow(CSV_COLUMNS)
+            for event in _rows(conn):
+                found = item(event["item"]) if event["item"] else None
+                writer.writerow(safe_row([event["id"], library.device_id, event["time"], event["type"],
+                                          event["item"], _title(found), found["kind"] if found else "",
+                                          event["value"], event["lang"], event["text"]]))
+                lines.write(json.dumps(statement(event, library.device_id, found), ensure_ascii=False) + "\n")
+                count += 1
+            with atomic_file(folder / "summary.csv", "utf-8-sig") as summary:
+                items = _summary(conn, csv.writer(summary), library.device_id, item)
+    except sqlite3.DatabaseError as e:
+        # The stick keeps its older, whole files; the server sets a damaged store aside.
+        raise OSError(errno.EIO, f"the box's usage store could not be read ({e})") from e
+    return [{"file": f"sanduq/exports/{library.device_id}/{name}", "events": n}
+            for name, n in (("usage.csv", count), ("usage.jsonl", count), ("summary.csv", items))]
 
-    def item(item_id: str | None) -> dict | None:
-        if item_id and item_id not in items:
-            items[item_id] = library.catalog.get(item_id)
-        return items.get(item_id) if item_id else None
 
-    events = list(read_events(library.data_dir / "usage.db"))
-    rows, lines = io.StringIO(), io.StringIO()
-    writer = csv.writer(rows)
-    writer.writerow(CSV_COLUMNS)
-    opened, finished, last = Counter(), Counter(), {}
-    for event in events:
-        found = item(event["item"])
-        title = (found["title"].get("en") or next(iter(found["title"].values()))) if found else ""
-        writer.writerow([event["id"], library.device_id, event["time"], event["type"], event["item"] or "",
-                         title, found["kind"] if found else "", "" if event["value"] is None else event["value"],
-                         event["lang"] or "", event["text"] or ""])
-        lines.write(json.dumps(statement(event, library.device_id, found), ensure_ascii=False) + "\n")
-        if event["type"] == "opened":
-            opened[event["item"]] += 1
-            last[event["item"]] = event["time"]
-        elif event["type"] == "finished":
-            finished[event["item"]] += 1
-    summary = io.StringIO()
-    writer = csv.writer(summary)
-    writer.writerow(["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened"])
-    for item_id in sorted(set(opened) | set(finished), key=lambda i: (-opened[i], i)):
+@contextmanager
+def _events(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to usage.db (readable while the server writes), or to an empty one."""
+    conn = sqlite_files.connect(path, timeout=30) if path.exists() else None
+    if conn is None or not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
+        if conn is not None:
+            conn.close()
+        conn = sqlite3.connect(":memory:")  # nothing recorded yet: the files get their headings
+        conn.execute(SCHEMA[0])
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _rows(conn: sqlite3.Connection) -> Iterator[dict]:
+    """Every event in the order it was recorded, as clean values whatever the row holds."""
+    known = ", ".join(f"'{t}'" for t in VERBS)
+    for row in conn.execute(f"SELECT {', '.join(FIELDS)} FROM events WHERE type IN ({known}) ORDER BY rowid"):
+        event = {name: _clean(value) for name, value in zip(FIELDS, row)}
+        event["value"] = row[FIELDS.index("value")] if finite(row[FIELDS.index("value")]) else None
+        yield event
+
+
+def _clean(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else "" if value is None else str(value)
+
+
+def _summary(conn: sqlite3.Connection, writer, device_id: str, item) -> int:
+    """Per item: openings, completions, last opening, counted by SQLite; return the rows written."""
+    writer.writerow(SUMMARY_COLUMNS)
+    count = 0
+    for item_id, opened, finished, last in conn.execute(
+            "SELECT CAST(item AS TEXT) AS item_id, sum(type = 'opened'), sum(type = 'finished'), "
+            "max(CASE WHEN type = 'opened' THEN time END) FROM events "
+            "WHERE type IN ('opened', 'finished') AND item IS NOT NULL AND item != '' "
+            "GROUP BY item_id ORDER BY 2 DESC, item_id"):
         found = item(item_id) or {"title": {}, "kind": ""}
-        writer.writerow([library.device_id, item_id, found["title"].get("tg", ""), found["title"].get("ru", ""),
-                         found["title"].get("en", ""), found["kind"], opened[item_id], finished[item_id],
-                         last.get(item_id, "")])
-    written = []
-    for name, text, encoding, count in (("usage.csv", rows.getvalue(), "utf-8-sig", len(events)),
-                                        ("usage.jsonl", lines.getvalue(), "utf-8", len(events)),
-                                        ("summary.csv", summary.getvalue(), "utf-8-sig", len(opened | finished))):
-        write_atomically(folder / name, text.encode(encoding))
-        written.append({"file": f"sanduq/exports/{library.device_id}/{name}", "events": count})
-    return written
+        writer.writerow(safe_row([device_id, item_id, found["title"].get("tg", ""), found["title"].get("ru", ""),
+                                  found["title"].get("en", ""), found["kind"], opened, finished, _clean(last)]))
+        count += 1
+    return count
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write under a temporary name, fsync, rename: a pulled stick keeps the old file whole."""
+def _title(item: dict | None) -> str:
+    return (item["title"].get("en") or next(iter(item["title"].values()), "")) if item else ""
+
+
+def finite(value: object) -> bool:
+    """A number that can be written as one: not text, not NaN, not infinite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def safe_row(cells: list) -> list:
+    """Text cells a spreadsheet would run as a formula get a leading quote, as Kolibri's do.
+
+    Numbers we write ourselves stay numbers; None is an empty cell.
+    """
+    return ["" if c is None else "'" + c if isinstance(c, str) and c.startswith(FORMULA) else c for c in cells]
+
+
+@contextmanager
+def atomic_file(path: Path, encoding: str | None = None) -> Iterator[IO]:
+    """PATH written under a temporary name, fsynced, renamed: a pulled stick keeps the old file whole.
+
+    A text file in ENCODING (CSV newlines left to the csv module), else a binary one.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with tmp.open("wb") as f:
-            f.write(data)
+        with (tmp.open("w", encoding=encoding, newline="") if encoding else tmp.open("wb")) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError:
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write DATA to PATH under a temporary name, fsync, rename."""
+    with atomic_file(path) as f:
+        f.write(data)

@@ -21,6 +21,7 @@ from typing import Callable
 
 from content_mirror.bundle import bundle_dirs, open_payload, read_bundle
 from content_mirror.minisign import trusted_keys
+from server import health, usage
 from server.errors import SanduqError
 from server.importer import install
 from server.library import Library
@@ -53,6 +54,7 @@ class Receipt:
     export_problem: str | None = None
     receipt_problem: str | None = None
     box_problem: str | None = None
+    problems: list[dict] = field(default_factory=list)  # what the box needs (server/health.py codes)
     free_mb_on_box: int = 0
 
     @property
@@ -74,7 +76,12 @@ class Receipt:
                 parts.append(f"{b.name} refused: {b.reason}")
             if b.status == "interrupted":
                 parts.append(f"{b.name} stopped: {b.reason}")
+        restored = sum(b.files_copied for b in self.bundles if b.status == "already installed")
+        if restored:
+            parts.append(f"{restored} damaged or lost file(s) restored")
         parts.append(f"usage not saved: {self.export_problem}" if self.export_problem else "usage saved on the stick")
+        if self.problems:
+            parts.append(f"the box needs attention ({', '.join(p['code'] for p in self.problems)}): see its status page")
         return "; ".join(parts) + "."
 
 
@@ -121,14 +128,16 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
         except SanduqError as e:
             report.status, report.reason = "refused", e.message
         except OSError as e:
-            report.status, report.reason = "interrupted", _io_reason(e)
-            break  # the stick is most likely gone: the next insert resumes
+            report.status, report.reason = "interrupted", _install_io_reason(e)
+            if e.errno not in BOX_SIDE:
+                break  # the stick is most likely gone: the next insert resumes
     say("saving usage on the stick")
     try:
         receipt.exports = export.export_usage(library, stick)
     except OSError as e:
         receipt.export_problem = _io_reason(e)
     receipt.free_mb_on_box = library.store.free_bytes() // (1024 * 1024)
+    receipt.problems = health.problems(library.data_dir) + usage.problems(library.data_dir)
     receipt.finished = utc_now()
     _write_receipt(library, status, stick, receipt)
     os.sync()  # only now is it safe to say "safe to remove"
@@ -153,8 +162,23 @@ def _write_receipt(library: Library, status: UsbStatus, stick: Path, receipt: Re
         receipt.receipt_problem = _io_reason(e)
 
 
+# While installing, the stick is only read: these errors come from the box's own card.
+BOX_SIDE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def _install_io_reason(error: OSError) -> str:
+    """One sentence from an I/O error while copying from the stick onto the box."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the box's card is full; remove old content or use a larger card, then insert the stick again"
+    if error.errno == errno.EROFS:
+        return "the box's card has become read-only (it may be failing); restart the box, and replace the card if it stays so"
+    return _io_reason(error)
+
+
 def _io_reason(error: OSError) -> str:
     """One sentence for a field officer from an I/O error on the stick."""
+    if (error.strerror or "").startswith("the box's usage store"):
+        return "the box's usage store could not be read; run 'sanduq-server check --repair' on the box, then insert the stick again"
     if error.errno == errno.EROFS:
         return "the stick is write-protected (check its lock switch); usage will be saved next time"
     if error.errno == errno.ENOSPC:

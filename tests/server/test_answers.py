@@ -2,6 +2,8 @@
 
 import gzip
 
+import pytest
+
 from flask import Flask, Response, request
 from werkzeug.test import Client
 
@@ -17,7 +19,7 @@ def make(max_bytes=1_000_000):
     def page():
         calls["built"] += 1
         size = int(request.args.get("size", "2000"))
-        return cacheable(Response("x" * size, mimetype="text/html"), on_hit=lambda: calls.__setitem__("hits", calls["hits"] + 1))
+        return cacheable(Response("x" * size, mimetype="text/html"), on_hit=lambda environ: calls.__setitem__("hits", calls["hits"] + 1))
 
     @app.get("/plain")
     def plain():
@@ -33,11 +35,28 @@ def test_built_once_then_served_with_side_effects():
     for _ in range(3):
         r = client.get("/page")
         assert r.status_code == 200 and r.data == b"x" * 2000
-    assert calls == {"built": 1, "hits": 2}
+    assert calls == {"built": 1, "hits": 3}  # every view counts, the first one too
     generation[0] = 2  # the catalog changed
     client.get("/page")
     assert calls["built"] == 2
     assert "X-Sanduq-Answer" not in r.headers
+
+
+@pytest.mark.parametrize("method,headers", [
+    ("HEAD", {}),
+    ("GET", {"Sec-Purpose": "prefetch"}),
+    ("GET", {"Sec-Purpose": "prefetch;prerender"}),
+    ("GET", {"Purpose": "prefetch"}),
+    ("GET", {"Sec-Fetch-Site": "cross-site"}),  # a sandboxed game: its origin is opaque
+    ("GET", {"Origin": "null"}),
+])
+def test_side_effects_only_for_a_real_view(method, headers):
+    client, calls, _ = make()
+    for _ in range(3):  # the first builds the answer, the others are served from memory
+        assert client.open("/page", method=method, headers=headers).status_code == 200
+    assert calls == {"built": 1, "hits": 0}
+    client.get("/page", headers={"Sec-Fetch-Site": "same-origin"})
+    assert calls["hits"] == 1
 
 
 def test_etag_304_and_gzip():

@@ -1,10 +1,14 @@
 """The JSON API through a real waitress server on 127.0.0.1."""
 
+import http.client
 import json
+import socket
 import time
 import urllib.parse
 
 import pytest
+
+from server.usage import UsageLog
 
 
 @pytest.fixture
@@ -126,6 +130,12 @@ def test_events_are_recorded_in_batches(live, filled):
     b"not json", b'{"events": "x"}', b'{"events": [{"type": "hack"}]}',
     b'{"events": [{"type": "opened", "item": "../x"}]}',
     b'{"events": [{"type": "opened", "value": "NaN"}]}',
+    b'{"events": [{"type": "finished"}]}',  # no item: this once stopped every USB export
+    b'{"events": [{"type": "finished", "item": "no-such-item"}]}',
+    b'{"events": [{"type": "progress", "item": "tip-sleep", "value": 10000000}]}',
+    b'{"events": [{"type": "progress", "item": "video-count", "value": NaN}]}',
+    b'{"events": [{"type": "search-empty", "text": "=HYPERLINK()"}]}',
+    b'{"events": [{"type": "finished", "item": "tip-sleep", "device": "my-phone"}]}',
     json.dumps({"events": [{"type": "opened"}] * 101}).encode(),
     b"x" * 100_000,
 ])
@@ -138,6 +148,78 @@ def test_bad_events_are_refused(live, payload):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request)
     assert caught.value.code in (400, 413)
+    assert not _read(live_library(live))  # nothing of a refused batch is kept
+
+
+def live_library(live):
+    return live.app.extensions["sanduq"].library
+
+
+def post_events(live, events, headers=None, source="127.0.0.1"):
+    """(status, body) of POST /api/events from the address SOURCE (any 127.x is this host)."""
+    where = urllib.parse.urlsplit(live.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("POST", "/api/events", json.dumps({"events": events}),
+                     {"Content-Type": "application/json", **(headers or {})})
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
+
+
+def open_item(live, item_id, source, headers=None):
+    where = urllib.parse.urlsplit(live.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", f"/item/{item_id}", headers=headers or {})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_a_flood_of_events_is_budgeted_and_never_reaches_popular(live, filled):
+    for _ in range(400):  # 40,000 events from one phone
+        assert post_events(live, [{"type": "opened", "item": "tip-sleep"}] * 100)[0] == 204
+    for source in ("127.0.0.2", "127.0.0.3"):
+        assert open_item(live, "video-count", source) == 200
+    _wait_for_events(filled, 3)
+    time.sleep(0.3)  # the writer flushes every 0.05 s here: let any late event land
+    assert sorted(e["item"] for e in _read(filled)) == ["tip-sleep", "video-count", "video-count"]
+    counted = UsageLog(filled.data_dir / "usage.db")  # the server's list is recounted each minute
+    try:
+        assert counted.popular()[0] == "video-count"
+    finally:
+        counted.close()
+
+
+def test_pipelined_views_heads_and_prefetches_count_one_opening(live, filled):
+    where = urllib.parse.urlsplit(live.url)
+    one = "GET /item/tip-sleep HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    requests = [one, one.replace("GET", "HEAD"), one.replace("\r\n\r\n", "\r\nSec-Purpose: prefetch\r\n\r\n")]
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        sock.sendall(("".join(requests * 1666) + one.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")).encode())
+        received = b""
+        while chunk := sock.recv(1 << 16):
+            received += chunk
+    assert received.count(b"HTTP/1.1 200 OK") == 3 * 1666 + 1
+    time.sleep(0.3)  # the writer flushes every 0.05 s here
+    assert [(e["type"], e["item"]) for e in _read(filled)] == [("opened", "tip-sleep")]
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}])
+def test_requests_from_a_game_change_nothing(live, filled, headers):
+    # A game's frame has an opaque origin: Chromium marks its requests so.
+    status, body = post_events(live, [{"type": "finished", "item": "tip-sleep"}], headers)
+    assert status == 403 and "own pages" in json.loads(body)["error"]
+    assert open_item(live, "book-cat", "127.0.0.1", headers) == 200  # shown, not counted
+    status, _ = live.json("/api/search?q=" + urllib.parse.quote('=HYPERLINK("http://x/"&A2,"x")'), headers)
+    assert status == 200
+    assert live.get("/search?q=zzzz", headers)[0] == 200
+    time.sleep(0.3)  # the writer flushes every 0.05 s here
+    assert _read(filled) == []
+    assert open_item(live, "book-cat", "127.0.0.1") == 200  # the same page from the site counts
+    assert [e["item"] for e in _wait_for_events(filled, 1)] == ["book-cat"]
 
 
 def _wait_for_events(library, count, timeout=5.0):

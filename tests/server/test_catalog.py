@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 
 from content_mirror.authoring import read_source
-from server.catalog import Catalog, Filters
+from server.catalog import MIGRATIONS, Catalog, Filters
 from server.importer import install
 
 
@@ -16,7 +16,7 @@ def test_migrated_once_with_wal(tmp_path):
     catalog = Catalog(tmp_path / "c.db")
     Catalog(tmp_path / "c.db")  # reopening runs no migration twice
     conn = sqlite3.connect(tmp_path / "c.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert catalog.count() == 0 and catalog.generation() == 0
 
@@ -88,6 +88,6 @@ def test_failed_apply_changes_nothing(filled, source):
     # The last item names a file the manifest lacks: apply fails after changing the others.
     manifest["items"][-1].setdefault("files", []).append({"role": "main", "sha256": "0" * 64})
     with pytest.raises(KeyError):
-        filled.catalog.apply(manifest, now="2030-01-01T00:00:00Z")
+        filled.catalog.apply(manifest, now="2030-01-01T00:00:00Z", digest="0" * 64)
     assert filled.catalog.get("video-count")["title"]["en"] == "Counting to five"
     assert filled.catalog.count() == 7 and filled.catalog.sequences() == {"test": 1}

@@ -96,3 +96,29 @@ def test_bad_config_file_is_one_sentence(tmp_path, config, expected):
     path.write_text(config)
     result = run("--port", "0", env=dict(os.environ, SANDUQ_CONFIG=str(path)))
     assert result.returncode != 0 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_finds_says_and_repairs_what_is_damaged(filled):
+    data = str(filled.data_dir)
+    sound = run("check", "--data-dir", data)
+    assert sound.returncode == 0 and "is sound" in sound.stdout
+    video = next(sha for sha, in filled.catalog.db.execute("SELECT sha256 FROM files WHERE mime = 'video/mp4'"))
+    path = filled.store.path(video)
+    rotten = bytearray(path.read_bytes())
+    rotten[100] ^= 0xFF
+    path.write_bytes(bytes(rotten))
+    (filled.data_dir / "usage.db").write_bytes(b"not a database at all" * 300)
+    found = run("check", "--data-dir", data)
+    lines = found.stdout.splitlines()
+    assert found.returncode == 1 and "Traceback" not in found.stderr
+    assert any(video[:12] in line and "damaged" in line for line in lines)
+    assert any("usage store" in line and "damaged" in line for line in lines)
+    assert path.read_bytes() == bytes(rotten)  # reporting changes nothing
+    repaired = run("check", "--data-dir", data, "--repair")
+    assert repaired.returncode == 1 and "set aside" in repaired.stdout
+    assert not path.exists() and (filled.store.quarantined / video).exists()
+    after = run("check", "--data-dir", data)
+    # What --repair cannot mend (the file's bytes) waits for the next stick, and is said so.
+    assert after.returncode == 1 and after.stdout.splitlines() == [
+        f"File {video[:12]}… is missing; the next stick that carries it brings it back."]
+    assert run("check", "--help").returncode == 0

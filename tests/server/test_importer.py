@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 
 from content_mirror.authoring import read_source
+from content_mirror.manifest import digest
 from server.errors import NotEnoughSpace, Refused
 from server.importer import install
 
@@ -100,17 +101,20 @@ def test_pulled_stick_mid_copy_resumes_next_time(library, src):
     assert library.catalog.count() == 7
 
 
-def test_removed_items_files_are_deleted(filled, src):
+def test_removed_items_files_are_retired_then_deleted_at_the_next_import(filled, src):
     manifest = copy.deepcopy(src.manifest)
     manifest["sequence"] = 2
     manifest["items"] = [i for i in manifest["items"] if i["id"] != "doc-plan"]
     result = install(filled, manifest, src.open)
+    assert result.files_deleted == 0  # still served to a phone halfway through them
+    assert len(filled.catalog.retired()) == 2 and len(list(filled.store)) == 8
+    result = install(filled, dict(manifest, sequence=3), src.open)
     assert result.files_deleted == 2  # the two Markdown files only doc-plan used
-    assert len(list(filled.store)) == 6
+    assert filled.catalog.retired() == {} and len(list(filled.store)) == 6
 
 
 def test_delta_removes_listed_items_only(filled, src):
-    delta = {"format": "sanduq-bundle/1", "channel": "test", "sequence": 2, "full": False,
-             "items": [], "files": {}, "remove": ["tip-sleep"]}
+    delta = {"format": "sanduq-bundle/1", "channel": "test", "sequence": 2, "full": False, "since": 1,
+             "base": digest(src.manifest), "items": [], "files": {}, "remove": ["tip-sleep"]}
     install(filled, delta, src.open)
     assert filled.catalog.count() == 6 and filled.catalog.get("tip-sleep") is None

@@ -1,7 +1,9 @@
 """The phone site's pages through a real waitress server: languages, kinds, sizes, safety."""
 
 import gzip
+import http.client
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -129,10 +131,30 @@ def game_url(live):
 def test_game_files_come_sandboxed_from_the_zip(live, game_url):
     status, headers, body = live.get(game_url + "/index.html")
     assert status == 200 and b"<title>game" in body
-    assert headers["Content-Security-Policy"].startswith("sandbox allow-scripts")
-    assert "allow-same-origin" not in headers["Content-Security-Policy"]
+    policy = headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox allow-scripts") and "allow-same-origin" not in policy
+    # Only its own zip's files; no fetch, no XHR, no form anywhere.
+    assert f"default-src {live.url}{game_url}/ data: blob:;" in policy
+    assert "connect-src 'none'" in policy and "form-action 'none'" in policy
     assert headers["Content-Type"].startswith("text/html")
     assert live.get(game_url + "/game.js")[1]["Content-Type"].startswith("text/javascript")
+
+
+def test_a_game_asked_for_as_a_tabs_page_leads_to_its_item_page(live, game_url):
+    where = urlsplit(live.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    conn.request("GET", game_url + "/index.html", headers={"Sec-Fetch-Dest": "document"})
+    answer = conn.getresponse()
+    assert answer.status == 303 and answer.getheader("Location") == "/item/game-count"
+    conn.close()
+    assert live.get(game_url + "/index.html", {"Sec-Fetch-Dest": "iframe"})[0] == 200
+
+
+def test_the_game_frame_cannot_move_the_tab_or_open_windows(live):
+    _, _, body = live.get("/item/game-count")
+    frame = re.search(rb"<iframe [^>]*>", body).group(0)
+    assert b'sandbox="allow-scripts"' in frame
+    assert b"/play/" not in body.replace(frame, b"")  # no link opens the game as a page
 
 
 @pytest.mark.parametrize("member", ["../index.html", "..%2F..%2Fcatalog.db", "nothing.html", "%2Fetc%2Fpasswd"])

@@ -69,3 +69,13 @@ def test_the_box_own_names_get_the_library(live, host):
     status, _, body = ask(live, host, "/")
     assert status == 200 and b"<html" in body
     assert ask(live, host, "/generate_204")[0] == 404  # on the box's own name it is no probe
+
+
+def test_a_game_cannot_welcome_the_phone(live):
+    # A game's frame has an opaque origin: Chromium marks its requests cross-site.
+    portal = live.app.extensions["sanduq"].portal
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        live.get("/welcome/enter", headers)
+    assert not portal.welcomed("127.0.0.1")
+    live.get("/welcome/enter", {"Sec-Fetch-Site": "same-origin"})
+    assert portal.welcomed("127.0.0.1")
