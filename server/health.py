@@ -63,7 +63,8 @@ def problems(data_dir: Path) -> list[dict]:
     quarantined = sum(1 for _ in store.quarantined.iterdir()) if store.quarantined.is_dir() else 0
     if quarantined:
         found.append({"code": "files-quarantined", "count": quarantined})
-    missing = sum(1 for sha in _named(data_dir / "catalog.db") if not store.has(sha))
+    missing = sum(1 for sha in _named(data_dir / "catalog.db")  # a quarantined one is told above
+                  if not store.has(sha) and not (store.quarantined / sha).exists())
     if missing:
         found.append({"code": "files-missing", "count": missing})
     return found

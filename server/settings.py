@@ -60,7 +60,7 @@ SETTINGS = [
     # The store's files are checked against their hashes in the background, at low priority.
     Setting("scrub_mb_per_second", 8.0, "how fast the background check of stored files reads, in MB/s (0: never)", float),
     Setting("scrub_every_hours", 24.0, "hours between two full checks of the stored files", float),
-    Setting("status_dir", "/run/sanduq",
+    Setting("status_dir", "/run/sanduq/status",
             "folder (in RAM) for the USB status the site shows; DATA_DIR when it cannot be written", str),
     Setting("debug", False, "show tracebacks in the log (never to users)", _bool),
 ]

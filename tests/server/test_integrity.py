@@ -154,8 +154,8 @@ def test_flipped_bytes_are_found_by_the_scrubber_and_restored_by_the_same_stick(
     assert scrub_pass(filled.store, mb_per_second=None, stop=threading.Event()) == [sha]
     status, _, body = live.get(f"/files/{sha}.mp4")
     assert status == 404 and b"next stick" in body
-    assert {"code": "files-quarantined", "count": 1} in health.problems(filled.data_dir)
-    assert {"code": "files-missing", "count": 1} in health.problems(filled.data_dir)
+    # Told once, as set aside (it is missing too, but one sentence per file is enough).
+    assert health.problems(filled.data_dir) == [{"code": "files-quarantined", "count": 1}]
     again = install(filled, src.manifest, src.open)
     assert again.status == "already installed" and again.files_copied == 1
     assert live.get(f"/files/{sha}.mp4")[2] == MEDIA["count.mp4"]

@@ -232,3 +232,15 @@ def test_usb_banner_and_status_page_in_the_readers_language(live, filled):
     html = live.get("/status?lang=tg")[2].decode()
     assert "насб шуд" in html and "23 мавод" in html and "рад карда шуд: it has no signature" in html
     assert "мушкилот" in live.get("/?lang=tg")[2].decode()  # the banner says something went wrong
+
+
+def test_status_page_says_what_the_box_needs_in_the_readers_language(live, filled):
+    sha = next(sha for sha, in filled.catalog.db.execute("SELECT sha256 FROM files WHERE mime = 'video/mp4'"))
+    filled.store.quarantine(sha)
+    (filled.data_dir / "set-aside").mkdir(exist_ok=True)
+    (filled.data_dir / "set-aside" / "usage-20261201T000000Z.db").write_bytes(b"junk")
+    tg = live.get("/status?lang=tg")[2].decode()
+    assert "Ба қуттӣ чӣ лозим аст" in tg and "1 файли вайрон ба як сӯ гузошта шуд" in tg
+    assert "usage-20261201T000000Z.db" in tg and "Анбори маълумоти истифода вайрон шуда буд" in tg
+    ru = live.get("/status?lang=ru")[2].decode()
+    assert "1 повреждённый файл отложен" in ru and "What the box needs" not in ru

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from content_mirror.bundle import build
+from server import health
 from usb_updater.status import UsbStatus
 from usb_updater.process import process_stick
 
@@ -228,3 +229,18 @@ def test_command_exit_codes(box, stick, keys, tmp_path):
     assert run(tmp_path / "no-such-folder").returncode != 0
     for command in ("process", "watch"):
         assert subprocess.run([sys.executable, "-m", "usb_updater", command, "--help"], capture_output=True).returncode == 0
+
+
+def test_the_receipt_tells_what_the_box_needs_and_what_a_stick_restored(box, settings, stick):
+    process_stick(box, stick, settings)
+    sha = next(sha for sha, in box.catalog.db.execute("SELECT sha256 FROM files WHERE mime = 'video/mp4'"))
+    path = box.store.path(sha)
+    path.write_bytes(path.read_bytes()[:-1])  # a short file: found at the next look
+    assert not box.store.intact(sha, box.catalog.file(sha)[0])
+    assert {"code": "files-quarantined", "count": 1} in health.problems(box.data_dir)
+    again = process_stick(box, stick, settings)  # the same stick carries the file: restored
+    assert again.ok and again.bundles[0].status == "already installed" and again.bundles[0].files_copied == 1
+    assert "1 damaged or lost file(s) restored" in again.sentence()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+    saved = json.loads(max((stick / "sanduq" / "receipts").iterdir()).read_text())
+    assert saved["problems"] == [] and health.problems(box.data_dir) == []  # restored: nothing to tell
