@@ -116,10 +116,14 @@ def run_classroom(port: int, load: Load, attackers: bool) -> dict:
         for sock in sockets:
             sock.close()
     answered = [s for phone in phones for s in phone if s is not None]
-    cuts = statistics.quantiles(answered, n=100) if len(answered) > 1 else [0.0] * 99
+    cuts = statistics.quantiles(answered, n=100) if len(answered) > 1 else [None] * 99
     return {"within": sum(all(s is not None and s <= GOAL_S for s in phone) for phone in phones),
-            "phones": load.phones, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000,
+            "phones": load.phones, "p50": cuts[49] and cuts[49] * 1000, "p99": cuts[98] and cuts[98] * 1000,
             "errors": sum(s is None for phone in phones for s in phone)}
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
 
 
 def get(port: int, path: str) -> bytes:
@@ -179,7 +183,7 @@ def render(rows: list[tuple[str, bool, dict]], load: Load) -> str:
              "|---|---|---|---|---|---|---|"]
     for name, attackers, r in rows:
         lines.append(f"| {name} | {'classroom + attackers' if attackers else 'classroom alone'} | "
-                     f"{r['within']}/{r['phones']} | {r['p50']:.0f} | {r['p99']:.0f} | {r['errors']} | {r['hwm']:.0f} |")
+                     f"{r['within']}/{r['phones']} | {_ms(r['p50'])} | {_ms(r['p99'])} | {r['errors']} | {r['hwm']:.0f} |")
     by = {(name, attackers): r for name, attackers, r in rows}
     ours, ref = by[("Sanduq", True)], by[("before", True)]
     ratio = f"{ref['p99'] / ours['p99']:.1f}x" if ref["errors"] == 0 and ours["p99"] else "n/a (before left pages unanswered)"

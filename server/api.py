@@ -16,7 +16,7 @@ from server.answers import cacheable, from_a_game
 from server.app import state
 from server.i18n import language
 from server.catalog import Filters
-from server.errors import BadRequest, NotFound, SanduqError
+from server.errors import BadRequest, Forbidden, NotFound
 from server.usage import invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -47,10 +47,6 @@ def public_item(item: dict, lang: str) -> dict:
     out.setdefault("languages", [])
     out["files"] = [dict(ref, url=file_url(ref)) for ref in item.get("files", [])]
     return out
-
-
-class Forbidden(SanduqError):
-    status = 403
 
 
 def recorder(type: str, **fields) -> Callable[[dict], bool]:

@@ -253,6 +253,12 @@ class Catalog:
         row = self.db.execute("SELECT size, mime FROM files WHERE sha256 = ?", [sha]).fetchone()
         return (row[0], row[1]) if row else None
 
+    def item_of(self, sha: str) -> str | None:
+        """The id of an item that names the file SHA (the first by id), or None."""
+        row = self.db.execute("SELECT items.id FROM item_files JOIN items ON items.rowid = item_files.item "
+                              "WHERE item_files.sha256 = ? ORDER BY items.id LIMIT 1", [sha]).fetchone()
+        return row[0] if row else None
+
     def served(self, sha: str) -> tuple[int, str, bool] | None:
         """(size, mime, retired) of a file /files may send: named now, or retired by the last switch."""
         row = self.db.execute("SELECT size, mime, 0 FROM files WHERE sha256 = ? UNION ALL "

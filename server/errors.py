@@ -28,6 +28,13 @@ class BadRequest(SanduqError):
     exit_code = 2
 
 
+class Forbidden(SanduqError):
+    """A request from where it may not come (a game's sandbox changing usage)."""
+
+    status = 403
+    exit_code = 2
+
+
 class InvalidSource(SanduqError):
     """An authoring folder or a manifest that does not follow the format."""
 

@@ -72,7 +72,5 @@ def play(sha: str, member: str):
 
 def _item_page(sha: str) -> str:
     """The page of the item whose game is the zip SHA (the front page if none is)."""
-    row = state().library.catalog.db.execute(
-        "SELECT items.id FROM item_files JOIN items ON items.rowid = item_files.item "
-        "WHERE item_files.sha256 = ? ORDER BY items.id LIMIT 1", [sha]).fetchone()
-    return f"/item/{row[0]}" if row else "/"
+    item_id = state().library.catalog.item_of(sha)
+    return f"/item/{item_id}" if item_id else "/"
