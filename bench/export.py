@@ -96,7 +96,7 @@ def main() -> None:
     from server.catalog import Filters
     from server.library import Library
 
-    table = [f"Usage export: Sanduq writes usage.csv, usage.jsonl and summary.csv; the reference, "
+    table = ["Usage export: Sanduq writes usage.csv, usage.jsonl and summary.csv; the reference, "
              "sqlite3 -csv, writes the same events as one CSV. Two sizes, to show time linear and memory flat.", "",
              "| events | Sanduq time, s | sqlite3 time, s | ratio | Sanduq peak RSS, MB | sqlite3 peak RSS, MB | Sanduq output |",
              "|---|---|---|---|---|---|---|"]

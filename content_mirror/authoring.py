@@ -8,7 +8,6 @@ team sees them in a spreadsheet (row 1 is the header), all at once so one pass f
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 import tomllib
 import zipfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from content_mirror.manifest import (AUDIENCES, FORMAT, ITEM_ID, KINDS, LANG, MIME_TYPES,
                                      SUBJECTS, validate)
 from server.errors import InvalidSource
+from server.fsutil import sha256_file
 
 ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "subjects",
                 "duration", "file", "poster"}
@@ -96,11 +96,7 @@ class _Reader:
             self.error(where, f"{rel!r} is not a usable type here ({kinds})")
             return None
         if path not in self._hashed:
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                while chunk := f.read(1024 * 1024):
-                    digest.update(chunk)
-            self._hashed[path] = digest.hexdigest()
+            self._hashed[path] = sha256_file(path)
         sha = self._hashed[path]
         self.files[sha] = {"size": path.stat().st_size, "mime": mime}
         self.paths[sha] = path

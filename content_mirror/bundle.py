@@ -13,13 +13,12 @@ size and hash are checked as they are copied (server/store.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -27,6 +26,7 @@ from content_mirror import minisign
 from content_mirror.authoring import read_source
 from content_mirror.manifest import digest, validate
 from server.errors import InvalidSource, Refused, SanduqError
+from server.fsutil import CHUNK, atomic_file, sha256_file, sha256_of, write_atomically
 
 FAT32_LIMIT = 4 * 1024**3 - 1  # largest file a FAT32 stick holds
 MAX_MANIFEST = 32 * 1024 * 1024
@@ -46,38 +46,39 @@ def bundle_dirs(stick: Path) -> list[Path]:
     return [p for p in entries if stat.S_ISDIR(p.lstat().st_mode)]
 
 
-def _read_small(path: Path, limit: int, what: str) -> bytes:
+def _read_small(path: Path, limit: int, what: str, code: str = "damaged") -> bytes:
     """Read a regular file of at most LIMIT bytes, refusing links, FIFOs and devices."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise Refused(f"it has no {what}") from None
+        raise Refused(f"it has no {what}", code) from None
     except OSError as e:
-        raise Refused(f"its {what} cannot be opened ({e.strerror})") from None
+        raise Refused(f"its {what} cannot be opened ({e.strerror})", "damaged") from None
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"its {what} is not a regular file")
+            raise Refused(f"its {what} is not a regular file", "damaged")
         if info.st_size > limit:
-            raise Refused(f"its {what} is larger than {limit // 1024} KB")
+            raise Refused(f"its {what} is larger than {limit // 1024} KB", "damaged")
         return f.read(limit + 1)[:limit]
 
 
 def read_bundle(folder: Path, keys: list[minisign.PublicKey]) -> dict:
     """The checked manifest of the bundle in FOLDER; Refused (with the reason) otherwise."""
-    signature = _read_small(folder / "manifest.json.minisig", minisign.MAX_SIGNATURE_FILE, "signature (manifest.json.minisig)")
+    signature = _read_small(folder / "manifest.json.minisig", minisign.MAX_SIGNATURE_FILE,
+                            "signature (manifest.json.minisig)", code="untrusted")
     data = _read_small(folder / "manifest.json", MAX_MANIFEST, "manifest.json")
     if not keys:
-        raise Refused("this box has no trusted keys to check it with")
+        raise Refused("this box has no trusted keys to check it with", "no-keys")
     minisign.verify(data, signature.decode("utf-8", "replace"), keys)
     try:
         manifest = json.loads(data)
     except (ValueError, RecursionError):
-        raise Refused("its manifest is not valid JSON") from None
+        raise Refused("its manifest is not valid JSON", "damaged") from None
     try:
         return validate(manifest)
     except InvalidSource as e:
-        raise Refused(f"its {e.message}") from None
+        raise Refused(f"its {e.message}", "invalid") from None
 
 
 def open_payload(folder: Path, sha: str) -> BinaryIO:
@@ -85,15 +86,15 @@ def open_payload(folder: Path, sha: str) -> BinaryIO:
     try:
         fd = os.open(folder / "files" / sha, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise Refused(f"file {sha[:12]}… is missing from the bundle") from None
+        raise Refused(f"file {sha[:12]}… is missing from the bundle", "damaged") from None
     except OSError as e:
         if e.errno == 40:  # ELOOP: a symbolic link
-            raise Refused(f"file {sha[:12]}… is a link, not a file") from None
+            raise Refused(f"file {sha[:12]}… is a link, not a file", "damaged") from None
         raise
     f = os.fdopen(fd, "rb")
     if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
         f.close()
-        raise Refused(f"file {sha[:12]}… is not a regular file")
+        raise Refused(f"file {sha[:12]}… is not a regular file", "damaged")
     os.set_blocking(fd, True)
     return f
 
@@ -104,7 +105,6 @@ class BuildResult:
     manifest: dict
     files_written: int = 0
     bytes_written: int = 0
-    kept: list[str] = field(default_factory=list)
 
 
 def _delta(manifest: dict, old: dict) -> dict:
@@ -153,44 +153,19 @@ def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None =
     for sha in sorted(shipped):
         target = files / sha
         size = manifest["files"][sha]["size"]
-        if not (target.is_file() and target.stat().st_size == size and _hash(target) == sha):
-            _copy(paths[sha], target)  # a build cut short resumes: whole files are kept
+        if not (target.is_file() and target.stat().st_size == size and sha256_file(target) == sha):
+            with paths[sha].open("rb") as src, atomic_file(target) as out:
+                shutil.copyfileobj(src, out, CHUNK)  # a build cut short resumes: whole files are kept
             result.files_written += 1
             result.bytes_written += size
         done += size
         if progress:
             progress(done, total)
     data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
-    _write(folder / "manifest.json", data)
-    _write(folder / "manifest.json.minisig", minisign.sign(
+    write_atomically(folder / "manifest.json", data)
+    write_atomically(folder / "manifest.json.minisig", minisign.sign(
         data, key, trusted_comment=f"sanduq channel:{manifest['channel']} sequence:{manifest['sequence']}").encode())
     return result
-
-
-def _hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _copy(source: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    with source.open("rb") as src, tmp.open("wb") as out:
-        shutil.copyfileobj(src, out, 1024 * 1024)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, target)
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -211,12 +186,9 @@ def verify_stick(stick: Path, keys: list[minisign.PublicKey]) -> list[Checked]:
                 if not path.exists() and manifest.get("since"):
                     continue  # a delta leaves out what the box has from earlier updates
                 with open_payload(folder, sha) as f:
-                    digest, size = hashlib.sha256(), 0
-                    while chunk := f.read(1024 * 1024):
-                        digest.update(chunk)
-                        size += len(chunk)
-                if size != info["size"] or digest.hexdigest() != sha:
-                    raise Refused(f"file {sha[:12]}… is damaged or was changed")
+                    found, size = sha256_of(f)
+                if size != info["size"] or found != sha:
+                    raise Refused(f"file {sha[:12]}… is damaged or was changed", "damaged")
             results.append(Checked(folder.name, manifest))
         except Refused as e:
             results.append(Checked(folder.name, problem=e.message))

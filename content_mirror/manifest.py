@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from server.errors import InvalidSource
-from server.store import is_sha256
 
 FORMAT = "sanduq-bundle/1"
 KINDS = ("video", "audio", "book", "document", "game", "activity", "tip", "course")
@@ -35,11 +34,16 @@ EXTENSIONS = {mime: ext for ext, mime in reversed(MIME_TYPES.items())}
 ITEM_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 LANG = re.compile(r"[a-z]{2,3}")
 CHANNEL = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+SHA256 = re.compile(r"[0-9a-f]{64}")  # how every file is named: the hex SHA-256 of its bytes
 
 MAX_ITEMS = 100_000
 MAX_FILES = 1_000_000
 MAX_TEXT = 20_000  # characters in one text field; a lesson plan fits, a novel does not
 MAX_LIST = 500
+
+
+def is_sha256(name: object) -> bool:
+    return isinstance(name, str) and SHA256.fullmatch(name) is not None
 
 
 def _fail(where: str, what: str) -> None:

@@ -31,6 +31,8 @@ MAX_SIGNATURE_FILE = 4096
 class BadSignature(Refused):
     """A signature that is missing, malformed, from an unknown key, or wrong."""
 
+    code = "untrusted"
+
 
 @dataclass(frozen=True)
 class PublicKey:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from server.errors import SanduqError
+from server.fsutil import write_atomically
 
 # The first line of every file we write. It tells a person not to edit by hand, and tells
 # us which files are ours to remove when the other backend is chosen.
@@ -42,7 +41,7 @@ def install(files: list[ConfigFile], root: Path) -> list[tuple[Path, str]]:
             if _holds(target, data, f.mode):
                 done.append((target, "unchanged"))
                 continue
-            _write(target, data, f.mode)
+            write_atomically(target, data, mode=f.mode)  # the mode is set before a byte is written
         except OSError as e:
             raise SanduqError(f"Cannot write {target} ({e.strerror}); run the command as root, "
                               "or have it write to a folder you can write to.") from None
@@ -73,24 +72,3 @@ def _holds(target: Path, data: bytes, mode: int) -> bool:
         return target.read_bytes() == data and (target.stat().st_mode & 0o7777) == mode
     except FileNotFoundError:
         return False
-
-
-def _write(target: Path, data: bytes, mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        # The mode is set before a byte is written: a secret never sits world-readable.
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)

@@ -7,34 +7,20 @@ has it gets a 304 with no body.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from flask import Blueprint, Response, json, request
 
-from content_mirror.manifest import AUDIENCES, EXTENSIONS, ITEM_ID, KINDS, LANG, SUBJECTS
+from content_mirror.manifest import ITEM_ID
 from server.answers import cacheable, from_a_game
-from server.app import state
-from server.i18n import language
-from server.catalog import Filters
 from server.errors import BadRequest, Forbidden, NotFound
+from server.files import file_url
+from server.i18n import language, pick
+from server.request_args import filters, int_arg
+from server.state import recorder, state
 from server.usage import invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
 MAX_QUERY = 200
 MAX_EVENTS = 100
-
-
-def pick(texts: dict[str, str], lang: str) -> str:
-    """The text in LANG, or in the nearest language there is."""
-    for choice in FALLBACK.get(lang, (lang, "ru", "en", "tg")):
-        if texts.get(choice):
-            return texts[choice]
-    return next(iter(texts.values()), "")
-
-
-def file_url(ref: dict) -> str:
-    return f"/files/{ref['sha256']}{EXTENSIONS.get(ref['mime'], '')}"
 
 
 def public_item(item: dict, lang: str) -> dict:
@@ -49,45 +35,15 @@ def public_item(item: dict, lang: str) -> dict:
     return out
 
 
-def recorder(type: str, **fields) -> Callable[[dict], bool]:
-    """An answer's on_hit: record an event of TYPE for the phone that made the request."""
-    usage = state().usage  # on_hit runs outside Flask, in the answer front
-    return lambda environ: usage.record(type, client=environ.get("REMOTE_ADDR"), **fields)
-
-
 def _answer(value: object, on_hit=None) -> Response:
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return cacheable(Response(body, mimetype="application/json"), on_hit)
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
-    text = request.args.get(name)
-    if text is None or text == "":
-        return default
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
-    return int(text)
-
-
-def _choice_arg(name: str, allowed) -> str | None:
-    value = request.args.get(name) or None
-    ok = value is None or (value in allowed if isinstance(allowed, tuple) else allowed.fullmatch(value))
-    if not ok:
-        raise BadRequest(f"{name} {value[:40]!r} is not one of the known values")
-    return value
-
-
-def filters() -> Filters:
-    """The filters of this request's query string: audience, age, kind, subject, language."""
-    return Filters(kind=_choice_arg("kind", KINDS), audience=_choice_arg("audience", AUDIENCES),
-                   subject=_choice_arg("subject", SUBJECTS), lang=_choice_arg("language", LANG),
-                   age=_int_arg("age", None, 0, 99))
-
-
 @bp.get("/items")
 def items():
-    limit = _int_arg("limit", 50, 1, 200)
-    offset = _int_arg("offset", 0, 0, 10**7)
+    limit = int_arg("limit", 50, 1, 200)
+    offset = int_arg("offset", 0, 0, 10**7)
     page = state().library.catalog.items(filters(), limit=limit, offset=offset)
     lang = language()
     return _answer({"items": [public_item(i, lang) for i in page.items], "total": page.total,
@@ -110,7 +66,7 @@ def search():
     query = request.args.get("q", "")
     if len(query) > MAX_QUERY:
         raise BadRequest(f"The search text is too long; use at most {MAX_QUERY} characters.")
-    limit = _int_arg("limit", 30, 1, 200)
+    limit = int_arg("limit", 30, 1, 200)
     page = state().library.catalog.search(query, filters(), limit=limit)
     lang = language()
     on_hit = None

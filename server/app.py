@@ -4,46 +4,32 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from server import __version__, settings as settings_table
+from server import __version__, api, assets, games, i18n, pages, settings as settings_table
 from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.files import FileApp
+from server.i18n import gettext_
 from server.portal import Portal
 from server.library import Library
 from server.scrub import Scrubber
+from server.state import State, state
 from server.usage import UsageLog
 from usb_updater.status import UsbStatus
 
 log = logging.getLogger(__name__)
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
                "img-src 'self' data:; media-src 'self'; frame-src 'self'; object-src 'none'; "
                "base-uri 'none'; form-action 'self'")
 MESSAGES = {404: "There is nothing at this address.",
             405: "This address does not take that kind of request.",
             413: "The request is too large.",
             503: "The library is being repaired; try again in a minute."}
-
-
-@dataclass
-class State:
-    """What every request may need, made once per app."""
-
-    settings: dict[str, Any]
-    library: Library
-    usage: UsageLog
-    scrubber: Scrubber
-    portal: Any = None
-
-
-def state() -> State:
-    return current_app.extensions["sanduq"]
 
 
 def create_app(overrides: dict[str, Any] | None = None, *, library: Library | None = None) -> Flask:
@@ -59,8 +45,6 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     scrubber = Scrubber(library.store, mb_per_second=settings["scrub_mb_per_second"],
                         every_hours=settings["scrub_every_hours"])
     app.extensions["sanduq"] = State(settings, library, usage, scrubber)
-
-    from server import api, assets, games, i18n, pages
 
     for module in (api, assets, games, pages):
         app.register_blueprint(module.bp)
@@ -148,10 +132,6 @@ def _handle_error(error: Exception):
 
 def _error_page(status: int, message: str):
     """An error as a page in the reader's language."""
-    from flask import make_response, render_template
-
-    from server.i18n import gettext_
-
     headings = {404: gettext_("We could not find this page"),
                 500: gettext_("Something went wrong on the box"),
                 503: gettext_("The library is being repaired")}

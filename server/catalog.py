@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from server import search, sqlite_files
-from server.store import fsync_dir
+from server.fsutil import fsync_dir
 
 
 def _m1(db) -> None:  # db: sqlite_utils.Database
@@ -74,7 +74,6 @@ class Filters:
     subject: str | None = None
     lang: str | None = None
     age: int | None = None
-    channel: str | None = None
 
     def sql(self) -> tuple[str, list]:
         where, args = [], []
@@ -86,9 +85,6 @@ class Filters:
         if self.kind:
             where.append("items.kind = ?")
             args.append(self.kind)
-        if self.channel:
-            where.append("items.channel = ?")
-            args.append(self.channel)
         if self.age is not None:
             where.append("coalesce(items.age_min, 0) <= ? AND coalesce(items.age_max, 99) >= ?")
             args += [self.age, self.age]

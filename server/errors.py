@@ -8,14 +8,22 @@ from __future__ import annotations
 
 
 class SanduqError(Exception):
-    """Something the user can fix; the message says how."""
+    """Something the user can fix; the message says how.
+
+    MESSAGE is an English sentence for a terminal and the logs. CODE and VALUES say the same
+    for a page to put in the reader's own language (server/pages.py translates the codes a
+    field officer meets on /status); a class gives the code its errors have by default.
+    """
 
     status = 500  # HTTP status when it reaches the web
     exit_code = 1  # process exit code when it reaches a command
+    code = "error"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, code: str | None = None, **values: object):
         super().__init__(message)
         self.message = message
+        self.code = code or self.code
+        self.values = values
 
 
 class NotFound(SanduqError):
@@ -40,11 +48,13 @@ class InvalidSource(SanduqError):
 
     status = 422
     exit_code = 3
+    code = "invalid"
 
 
 class NotEnoughSpace(SanduqError):
     status = 507
     exit_code = 4
+    code = "no-space"
 
 
 class Refused(SanduqError):
@@ -52,6 +62,7 @@ class Refused(SanduqError):
 
     status = 409
     exit_code = 5
+    code = "refused"
 
 
 def run_cli(main_body, *args, **kwargs) -> int:

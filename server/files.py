@@ -21,7 +21,7 @@ from werkzeug.http import is_resource_modified, parse_range_header
 
 from content_mirror.manifest import EXTENSIONS
 from server.library import Library
-from server.store import is_sha256
+from content_mirror.manifest import is_sha256
 
 YEAR = 365 * 24 * 3600
 # A file opened on its own (an SVG, say) gets no rights on the site's origin.
@@ -29,6 +29,11 @@ SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'
 CHUNK = 256 * 1024
 MISSING = "This file is missing on the box; the next stick that carries it brings it back."
 REPAIRING = "The library is being repaired; try again in a minute."
+
+
+def file_url(ref: dict) -> str:
+    """The URL of a file an item names: its hash and the extension of its type."""
+    return f"/files/{ref['sha256']}{EXTENSIONS.get(ref['mime'], '')}"
 
 
 class FileApp:

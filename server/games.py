@@ -20,10 +20,10 @@ from functools import lru_cache
 
 from flask import Blueprint, Response, redirect, request
 
-from server.app import state
+from server.state import state
 from server.errors import NotFound
-from server.gamezip import MAX_MEMBER, MAX_RATIO
-from server.store import is_sha256
+from server.gamezip import too_large
+from content_mirror.manifest import is_sha256
 
 bp = Blueprint("games", __name__)
 SANDBOX = ("sandbox allow-scripts allow-pointer-lock; default-src {own} data: blob:; "
@@ -57,7 +57,7 @@ def play(sha: str, member: str):
             info = archive.getinfo(name)
         except KeyError:
             raise NotFound("This file is not part of the game.") from None
-        if info.is_dir() or info.file_size > MAX_MEMBER or info.file_size > MAX_RATIO * max(info.compress_size, 1024):
+        if info.is_dir() or too_large(info):
             raise NotFound("This file of the game is too large to open.")
         data = archive.read(info)
     mime = TYPES.get(posixpath.splitext(name)[1].lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"

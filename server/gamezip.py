@@ -17,17 +17,25 @@ def check_game_zip(path, label: str) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError):
-        raise Refused(f"game {label} is not a valid zip file") from None
+        raise Refused(f"game {label} is not a valid zip file", "bad-game", game=label) from None
     names = {m.filename for m in members}
     if "index.html" not in names:
-        raise Refused(f"game {label} has no index.html at the top of its zip")
+        raise Refused(f"game {label} has no index.html at the top of its zip", "bad-game", game=label)
     total = 0
     for m in members:
         name = m.filename
         if name.startswith(("/", "\\")) or "\\" in name or ".." in name.split("/") or ":" in name:
-            raise Refused(f"game {label} has a file name that leaves the game ({name[:60]!r})")
-        if m.file_size > MAX_MEMBER or m.file_size > MAX_RATIO * max(m.compress_size, 1024):
-            raise Refused(f"game {label} holds a file that unpacks far too large (a zip bomb?)")
+            raise Refused(f"game {label} has a file name that leaves the game ({name[:60]!r})",
+                          "bad-game", game=label)
+        if too_large(m):
+            raise Refused(f"game {label} holds a file that unpacks far too large (a zip bomb?)",
+                          "bad-game", game=label)
         total += m.file_size
     if total > MAX_GAME:
-        raise Refused(f"game {label} unpacks to more than {MAX_GAME // 2**20} MB")
+        raise Refused(f"game {label} unpacks to more than {MAX_GAME // 2**20} MB", "bad-game", game=label)
+
+
+def too_large(member: zipfile.ZipInfo) -> bool:
+    """A member too large to unpack, or packed so tightly it is a zip bomb (checked at import and
+    again when served, since a store file could change between)."""
+    return member.file_size > MAX_MEMBER or member.file_size > MAX_RATIO * max(member.compress_size, 1024)

@@ -40,6 +40,18 @@ LANGUAGES = tuple(sorted(CATALOGS, key=lambda code: (code not in ORDER, ORDER.in
 NAMES = {code: ("English" if code == SOURCE_LANGUAGE else CATALOGS[code].gettext(NAME_KEY)) for code in LANGUAGES}
 
 
+# Where a text that is not in the reader's language is looked for next.
+FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
+
+
+def pick(texts: dict, lang: str):
+    """The text (or list of lines) in LANG, or in the nearest language there is."""
+    for choice in FALLBACK.get(lang, (lang, "ru", "en", "tg")):
+        if texts.get(choice):
+            return texts[choice]
+    return next(iter(texts.values()), "")
+
+
 def language() -> str:
     """The interface language of this request (cached on g)."""
     if "lang" not in g:

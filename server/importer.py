@@ -4,32 +4,25 @@ Order matters for a power cut or a pulled stick at any moment: first every missi
 into the store (each complete and checked, or kept as a partial copy to resume), then the
 catalog switches in one transaction, then files no item uses any more are deleted. Until the
 switch the old library is what phones see; after it, every file the new one names is there.
-Each installed manifest is kept under DATA_DIR/manifests/ (a full one replaces its channel's
-older ones), so a damaged catalog can be rebuilt on the box from them alone.
+Each installed manifest is kept (server/manifests.py), so a damaged catalog can be rebuilt on
+the box from them alone.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import re
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import BinaryIO, Callable, ContextManager, Iterator
+from typing import BinaryIO, Callable, ContextManager
 
 from content_mirror.manifest import digest, payload_size, validate
-from server.catalog import Catalog
-from server.errors import NotEnoughSpace, Refused, SanduqError
+from server.errors import NotEnoughSpace, Refused
+from server.fsutil import utc_now
 from server.gamezip import check_game_zip
 from server.library import Library
-from server.store import ContentStore, fsync_dir
+from server.manifests import import_lock, keep_manifest, search_texts
+from server.store import ContentStore
 
 MB = 1024 * 1024
-TEXT_LIMIT = 256 * 1024  # bytes of a document or subtitle file that go into the search index
-_VTT_NOISE = re.compile(r"^(WEBVTT.*|NOTE.*|\d+|[\d:.]+ --> [\d:.]+.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -45,21 +38,6 @@ class InstallResult:
 
 OpenFile = Callable[[str], ContextManager[BinaryIO]]
 Progress = Callable[[int, int], None]
-
-
-def now_utc() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@contextmanager
-def import_lock(data_dir: Path) -> Iterator[None]:
-    """One import at a time per library, across processes (the daemon, the server, a shell)."""
-    with open(data_dir / "import.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_bytes: int = 0,
@@ -79,11 +57,12 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
                                  bytes_copied=payload_size(manifest, restored))
         if installed is not None and sequence < installed:
             raise Refused(f"{channel} update {sequence} is older than the installed {installed}; "
-                          "it was not installed (bring a newer stick).")
+                          "it was not installed (bring a newer stick).",
+                          "downgrade", channel=channel, sequence=sequence, installed=installed)
         bring_full = f"bring the full update of channel {channel}."
         if manifest.get("since") is not None and manifest["base"] != catalog.bases().get(channel):
             raise Refused(f"{channel} update {sequence} was made for a library this box does not hold; "
-                          + bring_full)
+                          + bring_full, "wrong-base", channel=channel)
         needed = {ref["sha256"] for item in manifest["items"] for ref in item.get("files", [])}
         missing = sorted(sha for sha in needed if not store.intact(sha, sizes[sha]["size"]))
         total = payload_size(manifest, missing)
@@ -95,7 +74,8 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
             raise NotEnoughSpace(
                 f"{channel} update {sequence} needs {_mb(wanted)} MB free "
                 f"on the box (including a {_mb(reserve_bytes)} MB reserve) but only "
-                f"{_mb(free + sum(retired.values()))} MB is free; remove old content or use a larger card.")
+                f"{_mb(free + sum(retired.values()))} MB is free; remove old content or use a larger card.",
+                needed_mb=_mb(wanted), free_mb=_mb(free + sum(retired.values())))
         if wanted > free:  # the files still served after the last switch make room first
             catalog.drop_retired()
             for sha in retired:
@@ -111,7 +91,7 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
         def absent(sha: str, error: Refused) -> None:
             if manifest.get("since") is not None and sha in catalog.sizes():
                 raise Refused(f"this box has lost file {sha[:12]}…, which {channel} update {sequence} "
-                              f"does not carry; {bring_full}")
+                              f"does not carry; {bring_full}", "lost-file", channel=channel)
             raise error
 
         _copy_in(store, manifest, missing, open_file, step, absent)
@@ -120,9 +100,9 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
                 for ref in item.get("files", []):
                     if sizes[ref["sha256"]]["mime"] == "application/zip":
                         check_game_zip(store.path(ref["sha256"]), item["id"])
-        catalog.apply(manifest, now=now_utc(), digest=digest(manifest), texts=_search_texts(store, manifest))
+        catalog.apply(manifest, now=utc_now(), digest=digest(manifest), texts=search_texts(store, manifest))
         keep_manifest(library.data_dir, manifest)
-        deleted = collect_garbage(library, keep_partial=set())
+        deleted = collect_garbage(library)
         return InstallResult(channel, sequence, "installed", len(manifest["items"]),
                              len(missing), total, deleted)
 
@@ -143,7 +123,7 @@ def _copy_in(store: ContentStore, manifest: dict, shas: list[str], open_file: Op
     return copied
 
 
-def collect_garbage(library: Library, *, keep_partial: set[str]) -> int:
+def collect_garbage(library: Library) -> int:
     """Delete stored files no item names (call under import_lock). Returns how many went."""
     referenced = library.catalog.referenced()
     orphans = [sha for sha in library.store if sha not in referenced]
@@ -153,69 +133,8 @@ def collect_garbage(library: Library, *, keep_partial: set[str]) -> int:
         for f in library.store.quarantined.iterdir():
             if f.name not in referenced:
                 f.unlink()
-    library.store.clear_partial(keep_partial)
+    library.store.clear_partial()
     return len(orphans)
-
-
-def keep_manifest(data_dir: Path, manifest: dict) -> None:
-    """Keep MANIFEST as DATA_DIR/manifests/ORDER-SEQUENCE-CHANNEL.json; a full one replaces its channel's."""
-    folder = data_dir / "manifests"
-    folder.mkdir(exist_ok=True)
-    kept = _kept(folder)
-    order = max((int(p.name.split("-", 1)[0]) for p in kept), default=0) + 1
-    target = folder / f"{order:06d}-{manifest['sequence']}-{manifest['channel']}.json"
-    tmp = target.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(manifest, f, ensure_ascii=False, separators=(",", ":"))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    if manifest.get("full", True):
-        for p in kept:
-            if p.name.split("-", 2)[2] == f"{manifest['channel']}.json":
-                p.unlink()
-    fsync_dir(folder)
-
-
-def _kept(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
-
-
-def rebuild_catalog(library: Library, target: Path) -> int:
-    """Write at TARGET a catalog made from the kept manifests in install order; return its item count.
-
-    A kept manifest that cannot be read any more is left out: the next stick brings it again.
-    """
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    fresh = Catalog(target)
-    try:
-        for path in _kept(library.data_dir / "manifests"):
-            try:
-                manifest = validate(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, SanduqError):
-                continue
-            fresh.apply(manifest, now=now_utc(), digest=digest(manifest),
-                        texts=_search_texts(library.store, manifest))
-        return fresh.count()
-    finally:
-        fresh.close()
-
-
-def _search_texts(store: ContentStore, manifest: dict) -> dict[str, str]:
-    """The words of each item's documents and subtitles, for the search index."""
-    texts = {}
-    for item in manifest["items"]:
-        parts = []
-        for ref in item.get("files", []):
-            mime = manifest["files"][ref["sha256"]]["mime"]
-            if mime in ("text/markdown", "text/vtt") and store.has(ref["sha256"]):
-                with store.path(ref["sha256"]).open("rb") as f:
-                    text = f.read(TEXT_LIMIT).decode("utf-8", "replace")
-                parts.append(_VTT_NOISE.sub(" ", text) if mime == "text/vtt" else text)
-        if parts:
-            texts[item["id"]] = " ".join(parts)
-    return texts
 
 
 def _mb(n: int) -> int:

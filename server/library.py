@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import threading
 from datetime import datetime, timezone
@@ -17,7 +16,9 @@ from pathlib import Path
 
 from server.catalog import Catalog
 from server.errors import SanduqError
-from server.store import ContentStore, fsync_dir
+from server.fsutil import write_atomically
+from server.manifests import import_lock, rebuild_catalog
+from server.store import ContentStore
 
 log = logging.getLogger(__name__)
 REBUILT_NOTE = "catalog-rebuilt.json"  # when and how the catalog was last rebuilt (server/health.py)
@@ -47,8 +48,6 @@ class Library:
 
     def heal_catalog(self, *, full: bool = False) -> int | None:
         """Rebuild the catalog if it is damaged; the rebuilt item count, or None when it was sound."""
-        from server.importer import import_lock, rebuild_catalog  # importer imports this module
-
         if self.catalog.problem(full=full) is None:
             return None
         with import_lock(self.data_dir):  # no import switches the catalog meanwhile
@@ -59,10 +58,10 @@ class Library:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
             name = f"catalog-{stamp}-{secrets.token_hex(3)}.db"  # a name never used before
             rebuilt = self.data_dir / name
-            items = rebuild_catalog(self, rebuilt)
+            items = rebuild_catalog(self.data_dir, self.store, rebuilt)
             self.catalog.replace(rebuilt, self.data_dir / "set-aside" / name)
             _prune_set_aside(self.data_dir / "set-aside")
-            _write_atomically(self.data_dir / REBUILT_NOTE, json.dumps({"at": stamp, "items": items}))
+            write_atomically(self.data_dir / REBUILT_NOTE, json.dumps({"at": stamp, "items": items}).encode())
             log.warning("the catalog was rebuilt with %d items", items)
             return items
 
@@ -97,15 +96,5 @@ def _device_id(path: Path) -> str:
     except FileNotFoundError:
         pass
     device_id = "sanduq-" + secrets.token_hex(4)
-    _write_atomically(path, device_id + "\n")
+    write_atomically(path, (device_id + "\n").encode())
     return device_id
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)

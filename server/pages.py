@@ -14,14 +14,15 @@ from flask import Blueprint, Response, redirect, render_template, request
 
 from content_mirror.manifest import AUDIENCES, KINDS, SUBJECTS
 from server.answers import cacheable, from_a_game
-from server.api import FALLBACK, file_url, filters, pick, recorder
-from server.app import state
 from server.assets import asset_url
 from server.catalog import Filters
 from server.errors import NotFound
-from server import health, usage
+from server import health, usage, usb_texts
 from usb_updater.status import UsbStatus
-from server.i18n import LANGUAGES, NAMES, N_, gettext_, language, ngettext_
+from server.files import file_url
+from server.i18n import FALLBACK, LANGUAGES, NAMES, N_, gettext_, language, ngettext_, pick
+from server.request_args import filters
+from server.state import recorder, state
 
 bp = Blueprint("site", __name__)
 PAGE_SIZE = 24
@@ -80,7 +81,8 @@ def helpers():
     lang = language()
     return {"_": gettext_, "ngettext": ngettext_, "lang": lang, "languages": LANGUAGES,
             "language_names": NAMES, "asset": asset_url, "t": lambda texts: pick(texts or {}, lang),
-            "tl": lambda texts: (texts or {}).get(lang) or next(iter((texts or {}).values()), []),
+            # Lists of lines (steps, materials) by the same rule as texts: the nearest language.
+            "tl": lambda texts: pick(texts or {}, lang) or [],
             "kind_names": KIND_NAMES, "kind_emoji": KIND_EMOJI, "audience_names": AUDIENCE_NAMES,
             "audience_emoji": AUDIENCE_EMOJI, "subject_names": SUBJECT_NAMES,
             "file_for": file_for, "files_of": files_of, "url_with": url_with,
@@ -140,7 +142,7 @@ def item(item_id: str):
     opened = recorder("opened", item=item_id, lang=language())
 
     def build():
-        return render_template("item.html", item=found, next=_next_item(found),
+        return render_template(f"item/{found['kind']}.html", item=found, next=_next_item(found),
                                lessons=_lessons(found), document=_document(found))
 
     return _cached_page(build, on_hit=opened)
@@ -211,33 +213,10 @@ def usb_page():
     usb = UsbStatus.of(state().library, state().settings)
     data_dir = state().library.data_dir
     return Response(render_template("status.html", now=usb.read(), receipts=usb.receipts(),
-                                    bundle_states=BUNDLE_STATES, problem_text=problem_text,
+                                    bundle_states=BUNDLE_STATES, problem_text=usb_texts.problem_text,
+                                    reason_text=usb_texts.reason_text, step_text=usb_texts.step_text,
                                     problems=health.problems(data_dir) + usage.problems(data_dir)),
                     mimetype="text/html")
-
-
-def problem_text(problem: dict) -> str:
-    """A problem of the box (server/health.py, server/usage.py codes) in the reader's language."""
-    code, n = problem.get("code"), problem.get("count", problem.get("dropped", problem.get("items", 0)))
-    if code == "catalog-rebuilt":
-        return ngettext_("The library's catalog was damaged; the box rebuilt it from its updates (%(num)s item).",
-                         "The library's catalog was damaged; the box rebuilt it from its updates (%(num)s items).", n)
-    if code == "files-quarantined":
-        return ngettext_("%(num)s damaged file was set aside; a stick that carries it brings it back.",
-                         "%(num)s damaged files were set aside; a stick that carries them brings them back.", n)
-    if code == "files-missing":
-        return ngettext_("%(num)s file is missing on the box; bring the full update to restore it.",
-                         "%(num)s files are missing on the box; bring the full update to restore them.", n)
-    if code == "usage-set-aside":
-        return gettext_("The usage store was damaged; it was set aside (%(file)s) and a new one was started.",
-                        file=problem.get("file", ""))
-    if code == "usage-full":
-        return ngettext_("The usage store is full: %(num)s event was not recorded. Tell the programme team.",
-                         "The usage store is full: %(num)s events were not recorded. Tell the programme team.", n)
-    if code == "events-dropped":
-        return ngettext_("%(num)s usage event was refused (not valid, or too many from one phone).",
-                         "%(num)s usage events were refused (not valid, or too many from one phone).", n)
-    return str(code)
 
 
 @bp.get("/welcome")

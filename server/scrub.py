@@ -8,38 +8,37 @@ what fails (server/store.py): /files then answers "missing" and the next stick r
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 import time
 from pathlib import Path
 
+from server.fsutil import sha256_of
 from server.store import ContentStore
 
 log = logging.getLogger(__name__)
 START_DELAY = 600.0  # seconds after start: a box that just booted has phones to serve first
-CHUNK = 1024 * 1024
 
 
 def hashes_to(path: Path, sha: str, *, mb_per_second: float | None = None,
               stop: threading.Event | None = None) -> bool | None:
     """Whether PATH's bytes hash to SHA; None when the file is gone or STOP was set meanwhile."""
-    digest, done, began = hashlib.sha256(), 0, time.monotonic()
+    began = time.monotonic()
+
+    def pace(done: int) -> bool:  # False stops the read
+        if mb_per_second:
+            ahead = done / (mb_per_second * 1e6) - (time.monotonic() - began)
+            if ahead > 0 and stop is not None and stop.wait(ahead):
+                return False
+        return stop is None or not stop.is_set()
+
     try:
         with path.open("rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-                done += len(chunk)
-                if mb_per_second:
-                    ahead = done / (mb_per_second * 1e6) - (time.monotonic() - began)
-                    if ahead > 0 and stop is not None and stop.wait(ahead):
-                        return None
-                if stop is not None and stop.is_set():
-                    return None
+            found = sha256_of(f, pace)
     except FileNotFoundError:
         return None  # deleted by an import meanwhile: nothing to check
-    return digest.hexdigest() == sha
+    return None if found is None else found[0] == sha
 
 
 def scrub_pass(store: ContentStore, *, mb_per_second: float | None,

@@ -12,27 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+from content_mirror.manifest import is_sha256
 from server.errors import Refused
-
-SHA256 = re.compile(r"[0-9a-f]{64}")
-CHUNK = 1024 * 1024
-
-
-def is_sha256(name: str) -> bool:
-    return isinstance(name, str) and SHA256.fullmatch(name) is not None
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from server.fsutil import CHUNK, fsync_dir
 
 
 class ContentStore:
@@ -108,10 +94,10 @@ class ContentStore:
             os.fsync(out.fileno())
         if done != size or extra:
             part.unlink(missing_ok=True)
-            raise Refused(f"file {sha[:12]}… is not {size} bytes long as the manifest says")
+            raise Refused(f"file {sha[:12]}… is not {size} bytes long as the manifest says", "damaged")
         if digest.hexdigest() != sha:
             part.unlink(missing_ok=True)
-            raise Refused(f"file {sha[:12]}… does not match its SHA-256 (damaged or tampered)")
+            raise Refused(f"file {sha[:12]}… does not match its SHA-256 (damaged or tampered)", "damaged")
         final.parent.mkdir(exist_ok=True)
         os.replace(part, final)
         fsync_dir(final.parent)
@@ -131,8 +117,8 @@ class ContentStore:
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
 
-    def clear_partial(self, keep: set[str]) -> None:
-        """Drop partial copies that no pending import needs any more."""
+    def clear_partial(self) -> None:
+        """Drop partial copies: after an import is complete, no other needs them (imports run
+        one at a time), and one cut short next time starts that file again."""
         for f in self.partial.iterdir():
-            if f.name not in keep:
-                f.unlink(missing_ok=True)
+            f.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ import pytest
 
 from content_mirror import minisign
 from server import settings as settings_table
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 from tests.systemd.staging import INSTALL, REPO, UNITS, snapshot, stage, stubbed_calls, stubs
 
 CONFIG = "etc/sanduq/sanduq.toml"

@@ -13,15 +13,15 @@ import csv
 import errno
 import json
 import math
-import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterator
+from typing import Iterator
 
 from server import sqlite_files
+from server.fsutil import atomic_file
 from server.library import Library
 from server.usage import SCHEMA
 
@@ -96,8 +96,8 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
     count = 0
     try:
         with _events(library.data_dir / "usage.db") as conn, \
-                atomic_file(folder / "usage.csv", "utf-8-sig") as rows, \
-                atomic_file(folder / "usage.jsonl", "utf-8") as lines:
+                atomic_file(folder / "usage.csv", encoding="utf-8-sig") as rows, \
+                atomic_file(folder / "usage.jsonl", encoding="utf-8") as lines:
             writer = csv.writer(rows)
             writer.writerow(CSV_COLUMNS)
             for event in _rows(conn):
@@ -107,7 +107,7 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
                                           event["value"], event["lang"], event["text"]]))
                 lines.write(json.dumps(statement(event, library.device_id, found), ensure_ascii=False) + "\n")
                 count += 1
-            with atomic_file(folder / "summary.csv", "utf-8-sig") as summary:
+            with atomic_file(folder / "summary.csv", encoding="utf-8-sig") as summary:
                 items = _summary(conn, csv.writer(summary), library.device_id, item)
     except sqlite3.DatabaseError as e:
         # The stick keeps its older, whole files; the server sets a damaged store aside.
@@ -175,27 +175,3 @@ def safe_row(cells: list) -> list:
     Numbers we write ourselves stay numbers; None is an empty cell.
     """
     return ["" if c is None else "'" + c if isinstance(c, str) and c.startswith(FORMULA) else c for c in cells]
-
-
-@contextmanager
-def atomic_file(path: Path, encoding: str | None = None) -> Iterator[IO]:
-    """PATH written under a temporary name, fsynced, renamed: a pulled stick keeps the old file whole.
-
-    A text file in ENCODING (CSV newlines left to the csv module), else a binary one.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with (tmp.open("w", encoding=encoding, newline="") if encoding else tmp.open("wb")) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write DATA to PATH under a temporary name, fsync, rename."""
-    with atomic_file(path) as f:
-        f.write(data)

@@ -28,7 +28,6 @@ STICK_TYPES = frozenset({
     "vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk", "ext2", "ext3", "ext4",
     "btrfs", "f2fs", "hfsplus", "fuse.fusefat", "fuse.exfat", "fuse.ntfs-3g",
 })
-DEFAULT_ROOTS = (Path("/media"), Path("/mnt"), Path("/run/media"), Path("/run/sanduq/sticks"))
 
 _ESCAPE = re.compile(r"\\([0-7]{3})")
 

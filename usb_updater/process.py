@@ -15,7 +15,6 @@ import os
 import stat
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +22,7 @@ from content_mirror.bundle import bundle_dirs, open_payload, read_bundle
 from content_mirror.minisign import trusted_keys
 from server import health, usage
 from server.errors import SanduqError
+from server.fsutil import utc_now, write_atomically
 from server.importer import install
 from server.library import Library
 from usb_updater import export
@@ -37,7 +37,9 @@ class BundleReport:
     status: str  # "installed", "already installed", "refused", "interrupted"
     channel: str | None = None
     sequence: int | None = None
-    reason: str | None = None
+    reason: str | None = None  # in English, for a terminal and the log
+    code: str | None = None  # the same for a page to translate (server/pages.py), with VALUES
+    values: dict = field(default_factory=dict)
     items: int = 0
     files_copied: int = 0
     bytes_copied: int = 0
@@ -52,6 +54,7 @@ class Receipt:
     bundles: list[BundleReport] = field(default_factory=list)
     exports: list[dict] = field(default_factory=list)
     export_problem: str | None = None
+    export_code: str | None = None
     receipt_problem: str | None = None
     box_problem: str | None = None
     problems: list[dict] = field(default_factory=list)  # what the box needs (server/health.py codes)
@@ -85,10 +88,6 @@ class Receipt:
         return "; ".join(parts) + "."
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def is_sanduq_stick(stick: Path) -> bool:
     """A stick with a real `sanduq/` folder (not a link to one) is ours to read and write."""
     try:
@@ -107,35 +106,38 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     reserve = settings["disk_reserve_mb"] * 1024 * 1024
     status = UsbStatus.of(library, settings)
     say = _status_writer(status, stick, progress)
-    say("checking the stick")
+    say("checking")
     ready = []
     for folder in bundle_dirs(stick):
         try:
             ready.append((read_bundle(folder, keys), folder))
         except SanduqError as e:
-            receipt.bundles.append(BundleReport(folder.name, "refused", reason=e.message))
+            receipt.bundles.append(BundleReport(folder.name, "refused", reason=e.message, code=e.code,
+                                                values=e.values))
         except OSError as e:
-            receipt.bundles.append(BundleReport(folder.name, "interrupted", reason=_io_reason(e)))
+            code, reason = _io_problem(e)
+            receipt.bundles.append(BundleReport(folder.name, "interrupted", reason=reason, code=code))
     for manifest, folder in sorted(ready, key=lambda r: (r[0]["channel"], r[0]["sequence"])):
         report = BundleReport(folder.name, "installed", manifest["channel"], manifest["sequence"])
         receipt.bundles.append(report)
         try:
-            say(f"installing {folder.name}")
-            result = install(library, manifest, lambda sha, f=folder: open_payload(f, sha),
-                             reserve_bytes=reserve, progress=lambda d, t, n=folder.name: say(f"copying {n}", d, t))
+            say("installing", folder.name)
+            result = install(library, manifest, lambda sha, f=folder: open_payload(f, sha), reserve_bytes=reserve,
+                             progress=lambda d, t, n=folder.name: say("copying", n, d, t))
             report.status, report.items = result.status, result.items
             report.files_copied, report.bytes_copied = result.files_copied, result.bytes_copied
         except SanduqError as e:
-            report.status, report.reason = "refused", e.message
+            report.status, report.reason, report.code, report.values = "refused", e.message, e.code, e.values
         except OSError as e:
-            report.status, report.reason = "interrupted", _install_io_reason(e)
+            report.status = "interrupted"
+            report.code, report.reason = _install_io_problem(e)
             if e.errno not in BOX_SIDE:
                 break  # the stick is most likely gone: the next insert resumes
-    say("saving usage on the stick")
+    say("saving-usage")
     try:
         receipt.exports = export.export_usage(library, stick)
     except OSError as e:
-        receipt.export_problem = _io_reason(e)
+        receipt.export_code, receipt.export_problem = _io_problem(e)
     receipt.free_mb_on_box = library.store.free_bytes() // (1024 * 1024)
     receipt.problems = health.problems(library.data_dir) + usage.problems(library.data_dir)
     receipt.finished = utc_now()
@@ -157,48 +159,50 @@ def _write_receipt(library: Library, status: UsbStatus, stick: Path, receipt: Re
     try:
         folder = stick / "sanduq" / "receipts"
         folder.mkdir(exist_ok=True)
-        export.write_atomically(folder / name, json.dumps(data, ensure_ascii=False, indent=1).encode())
+        write_atomically(folder / name, json.dumps(data, ensure_ascii=False, indent=1).encode())
     except OSError as e:
-        receipt.receipt_problem = _io_reason(e)
+        receipt.receipt_problem = _io_problem(e)[1]
 
 
 # While installing, the stick is only read: these errors come from the box's own card.
 BOX_SIDE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
-def _install_io_reason(error: OSError) -> str:
-    """One sentence from an I/O error while copying from the stick onto the box."""
+def _install_io_problem(error: OSError) -> tuple[str, str]:
+    """(code, English sentence) from an I/O error while copying from the stick onto the box."""
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the box's card is full; remove old content or use a larger card, then insert the stick again"
+        return "box-full", "the box's card is full; remove old content or use a larger card, then insert the stick again"
     if error.errno == errno.EROFS:
-        return "the box's card has become read-only (it may be failing); restart the box, and replace the card if it stays so"
-    return _io_reason(error)
+        return "box-read-only", ("the box's card has become read-only (it may be failing); restart the box, "
+                                 "and replace the card if it stays so")
+    return _io_problem(error)
 
 
-def _io_reason(error: OSError) -> str:
-    """One sentence for a field officer from an I/O error on the stick."""
+def _io_problem(error: OSError) -> tuple[str, str]:
+    """(code, English sentence) for a field officer from an I/O error on the stick."""
     if (error.strerror or "").startswith("the box's usage store"):
-        return "the box's usage store could not be read; run 'sanduq-server check --repair' on the box, then insert the stick again"
+        return "usage-unreadable", ("the box's usage store could not be read; run 'sanduq-server check --repair' "
+                                    "on the box, then insert the stick again")
     if error.errno == errno.EROFS:
-        return "the stick is write-protected (check its lock switch); usage will be saved next time"
+        return "stick-read-only", "the stick is write-protected (check its lock switch); usage will be saved next time"
     if error.errno == errno.ENOSPC:
-        return "the stick is full; free some space on it and insert it again"
+        return "stick-full", "the stick is full; free some space on it and insert it again"
     if error.errno in (errno.EIO, errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.ESTALE, errno.ENOTCONN):
-        return "the stick could not be read (was it pulled out?); insert it again to continue where it stopped"
-    return f"the stick could not be used ({error.strerror}); try another stick"
+        return "stick-gone", "the stick could not be read (was it pulled out?); insert it again to continue where it stopped"
+    return "stick-unusable", f"the stick could not be used ({error.strerror}); try another stick"
 
 
 def _status_writer(status: UsbStatus, stick: Path, progress: Progress | None):
     """Report a step (and bytes done of total) to the status file and the terminal, throttled."""
     last = [0.0]
 
-    def say(step: str, done: int = 0, total: int = 0) -> None:
+    def say(step: str, bundle: str = "", done: int = 0, total: int = 0) -> None:
         now = time.monotonic()
         if progress and total:
             progress(done, total)
         if done < total and now - last[0] < 0.5:
             return
         last[0] = now
-        status.write(state="busy", stick=str(stick), step=step, done=done, total=total)
+        status.write(state="busy", stick=str(stick), step=step, bundle=bundle, done=done, total=total)
 
     return say

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from pathlib import Path
+
+from server.fsutil import write_atomically
 
 log = logging.getLogger(__name__)
 KEEP_RECEIPTS = 20
@@ -44,10 +45,7 @@ class UsbStatus:
         data = json.dumps(dict(status, updated=time.time()), ensure_ascii=False).encode()
         for path in filter(None, (self.ram, self.disk)):
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.{os.getpid()}")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
+                write_atomically(path, data)
                 if path == self.ram and self.disk.exists():
                     self.disk.unlink(missing_ok=True)  # the RAM copy is the truth from now on
                 return
@@ -86,13 +84,8 @@ class UsbStatus:
         self.receipts_dir.mkdir(exist_ok=True)
         kept = self._kept()
         number = (kept[-1][0] + 1) if kept else 1
-        path = self.receipts_dir / f"{number:08d}-{name}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            tmp.write_text(json.dumps(receipt, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomically(self.receipts_dir / f"{number:08d}-{name}",
+                         json.dumps(receipt, ensure_ascii=False, indent=1).encode())
         for _, old in kept[:max(0, len(kept) + 1 - KEEP_RECEIPTS)]:
             old.unlink(missing_ok=True)
 

@@ -1,7 +1,9 @@
 /* Sanduq's one script. Every page works without it; it adds: resuming media where this
    phone left off, the next item when one ends, turning book pages and reading aloud, full
    screen games, suggestions while typing, course progress and today's class, all kept on
-   this device (localStorage), never on the box. Written for Chrome 60 on old phones. */
+   this device (localStorage), never on the box. Written for Chrome 60 on old phones.
+   One init function per feature, each doing nothing on a page without its feature; they
+   are started from the list at the bottom. */
 (function () {
   "use strict";
   var store = {
@@ -40,11 +42,11 @@
     if (next) { next.classList.add("show"); next.focus(); next.scrollIntoView({ behavior: "smooth", block: "center" }); }
   }
 
-  // Video and audio: resume, progress, next.
-  var media = $("[data-media]");
-  var wakeLock = null;
-  if (media && itemId) {
-    var key = "pos:" + itemId, saved = 0, reported = 0;
+  // Video and audio: resume, progress, next; full screen and awake in class.
+  function initMedia() {
+    var media = $("[data-media]");
+    if (!media || !itemId) { return; }
+    var key = "pos:" + itemId, saved = 0, reported = 0, wakeLock = null;
     var resume = function () {
       var pos = store.get(key, 0);
       if (pos > 1 && pos < media.duration - 2) { media.currentTime = pos; }
@@ -68,24 +70,22 @@
     if (classroom) { media.autoplay = true; media.play().catch(function () {}); }
   }
 
-  // Picture books: buttons, page number, read aloud, finished on the last page.
-  var book = $("#book");
-  if (book) {
-    var pages = $$(".page", book), current = 0, aloud = store.get("aloud", false);
-    var controls = $("[data-book-controls]"), number = $("[data-page-number]"), aloudButton = $("[data-read-aloud]");
+  // Picture books: buttons, keys, page number, finished on the last page. Each page shown
+  // is announced as a "sanduq:page" event on the book, which reading aloud listens to.
+  function initBook() {
+    var book = $("#book");
+    if (!book) { return; }
+    var pages = $$(".page", book), current = 0;
+    var controls = $("[data-book-controls]"), number = $("[data-page-number]");
     controls.hidden = false;
     function show(i) {
       current = Math.max(0, Math.min(pages.length - 1, i));
       number.textContent = (current + 1) + " / " + pages.length;
-      $$("audio", book).forEach(function (a) { a.pause(); });
-      var voice = $("audio", pages[current]);
-      if (aloud && voice) { voice.currentTime = 0; voice.play().catch(function () {}); }
+      book.dispatchEvent(new CustomEvent("sanduq:page", { detail: pages[current] }));
       if (current === pages.length - 1) { finished(); }
     }
     function turn(by) { pages[Math.max(0, Math.min(pages.length - 1, current + by))].scrollIntoView({ behavior: "smooth", block: "nearest", inline: "center" }); show(current + by); }
     $$("[data-turn]", controls).forEach(function (b) { b.addEventListener("click", function () { turn(+b.getAttribute("data-turn")); }); });
-    aloudButton.setAttribute("aria-pressed", String(aloud));
-    aloudButton.addEventListener("click", function () { aloud = !aloud; store.set("aloud", aloud); aloudButton.setAttribute("aria-pressed", String(aloud)); show(current); });
     book.addEventListener("keydown", function (e) { if (e.key === "ArrowRight") { turn(1); } if (e.key === "ArrowLeft") { turn(-1); } });
     var settle;
     book.addEventListener("scroll", function () {
@@ -95,45 +95,76 @@
     number.textContent = "1 / " + pages.length;
   }
 
-  // Games: full screen, and the game's own "finished" message.
-  $$("[data-fullscreen]").forEach(function (button) {
-    var target = document.getElementById(button.getAttribute("data-fullscreen"));
-    var request = target.requestFullscreen || target.webkitRequestFullscreen;
-    if (!request) { return; }
-    button.hidden = false;
-    button.addEventListener("click", function () { request.call(target); });
-  });
-  window.addEventListener("message", function (e) {
-    var frame = $(".game iframe");
-    if (frame && e.source === frame.contentWindow && e.data && e.data.type === "sanduq:finished") {
-      finished(); goNext();
+  // Read to me: each page's narration plays as the page turns, while the button is pressed
+  // (the choice is kept for the next book).
+  function initReadAloud() {
+    var book = $("#book"), button = $("[data-read-aloud]");
+    if (!book || !button) { return; }
+    var aloud = store.get("aloud", false), page = $(".page", book);
+    function play() {
+      $$("audio", book).forEach(function (a) { a.pause(); });
+      var voice = $("audio", page);
+      if (aloud && voice) { voice.currentTime = 0; voice.play().catch(function () {}); }
     }
-  });
+    book.addEventListener("sanduq:page", function (e) { page = e.detail; play(); });
+    button.setAttribute("aria-pressed", String(aloud));
+    button.addEventListener("click", function () { aloud = !aloud; store.set("aloud", aloud); button.setAttribute("aria-pressed", String(aloud)); play(); });
+  }
 
-  // Done buttons, today's class, course progress.
-  var actions = $("[data-item-actions]");
-  if (actions && actions.children.length) { actions.hidden = false; }
-  var done = $("[data-mark-done]");
-  if (done) {
+  // Games: full screen, and the game's own "finished" message.
+  function initGame() {
+    $$("[data-fullscreen]").forEach(function (button) {
+      var target = document.getElementById(button.getAttribute("data-fullscreen"));
+      var request = target.requestFullscreen || target.webkitRequestFullscreen;
+      if (!request) { return; }
+      button.hidden = false;
+      button.addEventListener("click", function () { request.call(target); });
+    });
+    var frame = $(".game iframe");
+    if (!frame) { return; }
+    window.addEventListener("message", function (e) {
+      if (e.source === frame.contentWindow && e.data && e.data.type === "sanduq:finished") { finished(); goNext(); }
+    });
+  }
+
+  // The item's action bar holds only buttons that need this script: it shows with them.
+  function initItemActions() {
+    var actions = $("[data-item-actions]");
+    if (actions && actions.children.length) { actions.hidden = false; }
+  }
+
+  // "I have done this", for what is read or done away from the screen.
+  function initDone() {
+    var done = $("[data-mark-done]");
+    if (!done) { return; }
     if (store.get("done:" + itemId, null)) { done.disabled = true; }
     done.addEventListener("click", function () { finished(); done.disabled = true; goNext(); });
   }
-  var add = $("[data-playlist-add]");
-  if (add) {
+
+  // "Add to today's class" on an item page.
+  function initAddToClass() {
+    var add = $("[data-playlist-add]");
+    if (!add) { return; }
     var label = function () { if (store.get("playlist", []).indexOf(itemId) >= 0) { add.textContent = add.getAttribute("data-added-label"); add.disabled = true; } };
     label();
     add.addEventListener("click", function () { var l = store.get("playlist", []); l.push(itemId); store.set("playlist", l); label(); });
   }
-  var modules = $("[data-course]");
-  if (modules) {
+
+  // A course: its lessons done on this device ticked, and the bar filled to match.
+  function initCourseProgress() {
+    var modules = $("[data-course]");
+    if (!modules) { return; }
     var lessons = $$("[data-lesson]", modules), count = 0;
     lessons.forEach(function (li) { if (store.get("done:" + li.getAttribute("data-lesson"), null)) { count++; $(".done-mark", li).hidden = false; } });
     var bar = $("[data-course-progress]");
     bar.hidden = false;
     bar.firstElementChild.style.width = (lessons.length ? 100 * count / lessons.length : 0) + "%";
   }
-  var record = $("[data-record]");
-  if (record) {
+
+  // The record of completion: the name typed on this phone, the lessons done and when.
+  function initRecord() {
+    var record = $("[data-record]");
+    if (!record) { return; }
     var name = $("#name");
     name.value = store.get("name", "");
     name.addEventListener("change", function () { store.set("name", name.value); });
@@ -148,33 +179,36 @@
     print.hidden = false;
     print.addEventListener("click", function () { window.print(); });
   }
-  var playlist = $("[data-playlist]");
-  if (playlist) {
+
+  // The classroom page: today's list as big picture buttons, in the order it was made.
+  function initClassroomList() {
+    var playlist = $("[data-playlist]");
     var ids = store.get("playlist", []);
-    if (ids.length) {
-      playlist.hidden = false;
-      $("[data-playlist-empty]").hidden = true;
-      var grid = $("[data-playlist-items]");
-      ids.forEach(function (id) {
-        fetch("/api/items/" + id).then(function (r) { return r.ok ? r.json() : null; }).then(function (item) {
-          if (!item) { return; }
-          var a = document.createElement("a"), poster = item.files.filter(function (f) { return f.role === "poster"; })[0];
-          a.className = "card"; a.href = "/item/" + id + "?classroom=1";
-          var thumb = document.createElement("span"); thumb.className = "thumb";
-          if (poster) { var img = document.createElement("img"); img.src = poster.url; img.alt = ""; thumb.appendChild(img); }
-          var title = document.createElement("span"); title.className = "card-title"; title.textContent = item.title;
-          a.appendChild(thumb); a.appendChild(title);
-          a.style.order = ids.indexOf(id);
-          grid.appendChild(a);
-        });
+    if (!playlist || !ids.length) { return; }
+    playlist.hidden = false;
+    $("[data-playlist-empty]").hidden = true;
+    var grid = $("[data-playlist-items]");
+    ids.forEach(function (id) {
+      fetch("/api/items/" + id).then(function (r) { return r.ok ? r.json() : null; }).then(function (item) {
+        if (!item) { return; }
+        var a = document.createElement("a"), poster = item.files.filter(function (f) { return f.role === "poster"; })[0];
+        a.className = "card"; a.href = "/item/" + id + "?classroom=1";
+        var thumb = document.createElement("span"); thumb.className = "thumb";
+        if (poster) { var img = document.createElement("img"); img.src = poster.url; img.alt = ""; thumb.appendChild(img); }
+        var title = document.createElement("span"); title.className = "card-title"; title.textContent = item.title;
+        a.appendChild(thumb); a.appendChild(title);
+        // The answers arrive in any order; the grid shows them in the list's.
+        a.style.order = ids.indexOf(id);
+        grid.appendChild(a);
       });
-      $("[data-playlist-clear]").addEventListener("click", function () { store.del("playlist"); location.reload(); });
-    }
+    });
+    $("[data-playlist-clear]").addEventListener("click", function () { store.del("playlist"); location.reload(); });
   }
 
   // Suggestions while typing a search.
-  var q = $("#q");
-  if (q && window.fetch) {
+  function initSuggestions() {
+    var q = $("#q");
+    if (!q || !window.fetch) { return; }
     var list = document.createElement("ul"), timer, asked = "";
     list.id = "suggest"; list.setAttribute("role", "listbox"); list.hidden = true;
     q.parentNode.appendChild(list);
@@ -199,4 +233,7 @@
     });
     document.addEventListener("click", function (e) { if (e.target !== q) { list.hidden = true; } });
   }
+
+  [initMedia, initBook, initReadAloud, initGame, initItemActions, initDone, initAddToClass, initCourseProgress,
+    initRecord, initClassroomList, initSuggestions].forEach(function (init) { init(); });
 })();

@@ -2,7 +2,7 @@ import pytest
 
 from content_mirror.authoring import read_source
 from server.errors import InvalidSource
-from tests.conftest import COURSES, ITEMS, PAGES, write_source
+from tests.helpers import COURSES, ITEMS, PAGES, write_source
 
 
 def test_reads_every_kind_with_languages_side_by_side(source):

@@ -9,8 +9,7 @@ import pytest
 from content_mirror import bundle, minisign
 from content_mirror.authoring import read_source
 from server.errors import SanduqError
-from tests.conftest import ITEMS, write_source
-from tests.conftest import need_tool
+from tests.helpers import ITEMS, need_tool, write_source
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from content_mirror import minisign
 from server.errors import SanduqError
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import stat
 import pytest
 
 from provisioning.cli import main
-from tests.provisioning.conftest import written
+from tests.provisioning.hotspots import written
 
 NM_KEYFILE = "etc/NetworkManager/system-connections/sanduq-hotspot.nmconnection"
 NM_DROPIN = "etc/NetworkManager/dnsmasq-shared.d/sanduq.conf"

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_tool
-from tests.provisioning.conftest import written
+from tests.helpers import need_tool
+from tests.provisioning.hotspots import written
+
+pytestmark = pytest.mark.system  # a network namespace with a real dnsmasq
 
 BOX, PHONE = "sqbox", "sqphone"  # the veth ends, as seen inside their namespaces
 NAMES = ["connectivitycheck.gstatic.com", "captive.apple.com", "www.msftconnecttest.com",

@@ -3,7 +3,9 @@ shown to fail on a broken file, so a pass means something."""
 
 import pytest
 
-from tests.provisioning.conftest import HOTSPOTS, dnsmasq_test, hostapd_errors, hotspot_of, nm_read, written
+from tests.provisioning.hotspots import HOTSPOTS, dnsmasq_test, hostapd_errors, hotspot_of, nm_read, written
+
+pytestmark = pytest.mark.system  # hostapd's and dnsmasq's own parsers, hostapd in a network namespace
 
 HOSTAPD = "/etc/hostapd/hostapd.conf"
 DNSMASQ = "/etc/dnsmasq.d/sanduq.conf"

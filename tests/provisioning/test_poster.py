@@ -9,8 +9,8 @@ import pytest
 from provisioning.cli import main
 from provisioning.poster import HEIGHT, MARGIN, WIDTH, render, wifi_uri
 from provisioning.svgtext import advance
-from tests.conftest import need_tool
-from tests.provisioning.conftest import HOTSPOTS
+from tests.helpers import need_tool
+from tests.provisioning.hotspots import HOTSPOTS
 
 SVG = "{http://www.w3.org/2000/svg}"
 

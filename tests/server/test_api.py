@@ -9,6 +9,7 @@ import urllib.parse
 import pytest
 
 from server.usage import UsageLog
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -178,6 +179,7 @@ def open_item(live, item_id, source, headers=None):
         conn.close()
 
 
+@pytest.mark.slow  # thousands of events through the live server
 def test_a_flood_of_events_is_budgeted_and_never_reaches_popular(live, filled):
     for _ in range(400):  # 40,000 events from one phone
         assert post_events(live, [{"type": "opened", "item": "tip-sleep"}] * 100)[0] == 204
@@ -193,6 +195,7 @@ def test_a_flood_of_events_is_budgeted_and_never_reaches_popular(live, filled):
         counted.close()
 
 
+@pytest.mark.slow  # 5,000 pipelined requests on one connection
 def test_pipelined_views_heads_and_prefetches_count_one_opening(live, filled):
     where = urllib.parse.urlsplit(live.url)
     one = "GET /item/tip-sleep HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -222,14 +225,8 @@ def test_requests_from_a_game_change_nothing(live, filled, headers):
     assert [e["item"] for e in _wait_for_events(filled, 1)] == ["book-cat"]
 
 
-def _wait_for_events(library, count, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        events = _read(library)
-        if len(events) >= count:
-            return events
-        time.sleep(0.05)
-    raise AssertionError(f"expected {count} events, found {len(events)}")
+def _wait_for_events(library, count):
+    return wait_for(lambda: len(events := _read(library)) >= count and events, f"{count} events in usage.db")
 
 
 def _read(library):

@@ -26,6 +26,8 @@ from content_mirror.authoring import read_source
 from server.importer import install
 from server.library import Library
 
+pytestmark = pytest.mark.system  # a server process held by hundreds of connections
+
 PAGES = ["/", "/browse", "/item/video-count"]
 
 

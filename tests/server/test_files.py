@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from tests.conftest import MEDIA
+from tests.helpers import MEDIA
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import pytest
 
 from content_mirror.authoring import read_source
 from server.importer import install
-from tests.conftest import game_zip
-from tests.server.test_site_browser import PHONE, browser  # noqa: F401  (the launched Chromium)
+from tests.helpers import PHONE, game_zip
 
 # Each side effect a game might try, run in order; what the browser said is kept in the page.
 HOSTILE = b"""<!doctype html><title>game</title><pre id=log></pre><script>
@@ -52,7 +51,7 @@ def events(library):
         conn.close()
 
 
-def test_a_hostile_game_changes_nothing_on_the_site(hostile, library, browser):  # noqa: F811
+def test_a_hostile_game_changes_nothing_on_the_site(hostile, library, browser):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="ru-RU")
     try:
         page = context.new_page()
@@ -72,7 +71,7 @@ def test_a_hostile_game_changes_nothing_on_the_site(hostile, library, browser): 
         context.close()
 
 
-def test_a_game_opened_as_a_page_of_its_own_leads_to_its_item_page(hostile, library, browser):  # noqa: F811
+def test_a_game_opened_as_a_page_of_its_own_leads_to_its_item_page(hostile, library, browser):
     _, item = hostile.json("/api/items/game-count")
     context = browser.new_context(viewport=PHONE)
     try:

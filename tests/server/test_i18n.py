@@ -86,3 +86,21 @@ def test_a_new_language_is_only_a_catalog(tmp_path, monkeypatch):
     catalogs = i18n._load()
     assert set(catalogs) == {"tg", "ru", "en", "uz"}
     assert catalogs["uz"].gettext("Children") == "Bolalar"
+
+
+def test_one_fallback_rule_for_texts_and_lists(tmp_path):
+    """An English reader of an item written in Tajik and Russian reads Russian, the nearest, in
+    its title and in its steps alike (once the steps took the first language listed)."""
+    from flask import render_template_string
+
+    from server.app import close_app, create_app
+    from server.library import Library
+
+    app = create_app({"data_dir": str(tmp_path / "data")}, library=Library(tmp_path / "data"))
+    try:
+        texts, steps = {"tg": "Шаклҳо", "ru": "Фигуры"}, {"tg": ["Коғаз гиред"], "ru": ["Возьмите бумагу"]}
+        with app.test_request_context("/?lang=en"):
+            shown = render_template_string("{{ t(texts) }}|{{ tl(steps)|join(',') }}", texts=texts, steps=steps)
+        assert shown == "Фигуры|Возьмите бумагу"
+    finally:
+        close_app(app)

@@ -6,12 +6,14 @@ a real waitress server, real threads.
 """
 
 import copy
+import hashlib
 import json
+import os
 import sqlite3
 import threading
-import time
 
 import pytest
+import waitress
 
 from content_mirror.authoring import read_source
 from content_mirror.manifest import digest
@@ -22,7 +24,7 @@ from server.errors import Refused
 from server.importer import install
 from server.library import Library
 from server.scrub import Scrubber, scrub_pass
-from tests.conftest import MEDIA
+from tests.helpers import MEDIA, LiveServer, stop_server, wait_for
 
 URLS = ["/", "/healthz", "/api/items", "/api/items/video-count", "/browse", "/item/book-cat",
         "/search?q=kitten", "/api/search?q=kitten"]
@@ -54,24 +56,8 @@ def overwrite_page(path, number: int) -> None:
         f.write(b"\xde\xad\xbe\xef" * (size // 4))
 
 
-def wait_for(condition, what: str, seconds: float = 30):
-    """Poll CONDITION until it holds (a deadline for a hung test, not a timing assertion)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
-
-def test_every_damaged_page_is_answered_kindly_and_healed(filled, serve):
-    import urllib.error
-    import urllib.request
-
-    from tests.conftest import stop_server
-    import waitress
-
+@pytest.mark.slow  # a server per page of the catalog
+def test_every_damaged_page_is_answered_kindly_and_healed(filled):
     data_dir, path = filled.data_dir, filled.data_dir / "catalog.db"
     every = sorted(i["id"] for i in filled.catalog.items(Filters(), limit=50).items)
     pages_seen, number = 0, 1
@@ -86,24 +72,16 @@ def test_every_damaged_page_is_answered_kindly_and_healed(filled, serve):
         server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        url = f"http://127.0.0.1:{server.effective_port}"
-
-        def get(p):
-            try:
-                with urllib.request.urlopen(url + p, timeout=10) as r:
-                    return r.status, r.read()
-            except urllib.error.HTTPError as e:
-                return e.code, e.read()
-
+        live = LiveServer(f"http://127.0.0.1:{server.effective_port}", app)
         try:
             for p in URLS:
-                status, body = get(p)
+                status, _, body = live.get(p)
                 assert status in (200, 404, 503), (number, p, status, body[:200])
                 if status == 503:
                     assert b"repaired" in body or "таъмир".encode() in body, (number, p, body[:200])
 
             def healthy():
-                status, body = get("/healthz")
+                status, _, body = live.get("/healthz")
                 return status == 200 and json.loads(body)["items"] == len(every)
 
             wait_for(healthy, f"the library back after page {number}")
@@ -225,7 +203,6 @@ def test_a_replaced_video_keeps_playing_until_the_next_import(filled, src, serve
     old = video_sha(filled)
     new_video = tmp_path / "new.mp4"
     new_video.write_bytes(MEDIA["count.mp4"] + b"v2")
-    import hashlib
     new = hashlib.sha256(new_video.read_bytes()).hexdigest()
     manifest = copy.deepcopy(src.manifest)
     manifest["sequence"] = 2
@@ -259,7 +236,6 @@ def test_the_scrubber_runs_at_nice_19_and_stops_promptly(filled):
     scrubber = Scrubber(filled.store, mb_per_second=0.001, every_hours=24, start_delay=0)
     scrubber.start()
     thread = scrubber._thread
-    import os
     wait_for(lambda: os.getpriority(os.PRIO_PROCESS, thread.native_id) == 19, "nice 19")
     scrubber.stop()  # it is mid-file, reading a byte a millisecond
     assert not thread.is_alive()

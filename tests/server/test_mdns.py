@@ -6,20 +6,11 @@ import pytest
 from zeroconf import Zeroconf
 
 from server.mdns import Announcer, txt_records
-
-
-def wait_for(check, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("not seen in time")
+from tests.helpers import wait_for
 
 
 @pytest.fixture
-def browser():
+def listener():
     zc = Zeroconf(interfaces=["127.0.0.1"])
     yield zc
     zc.close()
@@ -37,7 +28,8 @@ def test_txt_records_are_checked():
         txt_records("x" * 300, "0.1.0", {})
 
 
-def test_announced_browsed_updated_and_reannounced(browser):
+@pytest.mark.slow  # zeroconf announces and browses on its own clock: seconds
+def test_announced_browsed_updated_and_reannounced(listener):
     sequences = {"demo": 1}
     addresses = [set()]  # the hotspot is not up yet
     announcer = Announcer("Мактаби 5", 8080, "sanduq-test0001", "0.1.0", lambda: dict(sequences),
@@ -45,14 +37,15 @@ def test_announced_browsed_updated_and_reannounced(browser):
     announcer.start()
     try:
         time.sleep(0.5)
-        assert lookup(browser, "_sanduq._tcp.local.", "Мактаби 5") is None
+        assert lookup(listener, "_sanduq._tcp.local.", "Мактаби 5") is None
         addresses[0] = {"127.0.0.1"}  # the interface comes up
-        info = wait_for(lambda: lookup(browser, "_sanduq._tcp.local.", "Мактаби 5"))
+        info = wait_for(lambda: lookup(listener, "_sanduq._tcp.local.", "Мактаби 5"), "announced")
         assert info.port == 8080 and info.parsed_addresses() == ["127.0.0.1"]
         assert info.properties[b"id"] == b"sanduq-test0001" and info.properties[b"seq.demo"] == b"1"
-        assert wait_for(lambda: lookup(browser, "_http._tcp.local.", "Мактаби 5"))
+        wait_for(lambda: lookup(listener, "_http._tcp.local.", "Мактаби 5"), "announced as a web site")
         sequences["demo"] = 2  # an update was installed
-        wait_for(lambda: (i := lookup(browser, "_sanduq._tcp.local.", "Мактаби 5")) and i.properties.get(b"seq.demo") == b"2")
+        wait_for(lambda: (i := lookup(listener, "_sanduq._tcp.local.", "Мактаби 5")) and i.properties.get(b"seq.demo") == b"2",
+                 "the new sequence announced")
     finally:
         announcer.stop()
-    assert wait_for(lambda: lookup(browser, "_sanduq._tcp.local.", "Мактаби 5") is None)
+    wait_for(lambda: lookup(listener, "_sanduq._tcp.local.", "Мактаби 5") is None, "withdrawn after stop()")

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ITEMS, game_zip, write_source
+from tests.helpers import ITEMS, game_zip, write_source
 
 
 @pytest.fixture
@@ -226,11 +226,13 @@ def test_usb_banner_and_status_page_in_the_readers_language(live, filled):
         "device_id": "sanduq-1", "stick": "/run/sanduq/sticks/sda1", "started": "2026-11-23T10:00:00Z",
         "finished": "2026-11-23T10:01:00Z", "exports": [], "export_problem": None, "free_mb_on_box": 12000,
         "bundles": [{"name": "demo-000002", "status": "installed", "items": 23, "reason": None},
-                    {"name": "evil", "status": "refused", "items": 0, "reason": "it has no signature"}]})
+                    {"name": "evil", "status": "refused", "items": 0, "reason": "it has no signature",
+                     "code": "untrusted"}]})
     status.write(state="failed", message="evil refused: it has no signature.")
     time.sleep(0.6)
     html = live.get("/status?lang=tg")[2].decode()
-    assert "насб шуд" in html and "23 мавод" in html and "рад карда шуд: it has no signature" in html
+    assert "насб шуд" in html and "23 мавод" in html and "рад карда шуд: Имзои он нест" in html
+    assert "it has no signature" not in html  # the English reason stays in the receipt, for a terminal
     assert "мушкилот" in live.get("/?lang=tg")[2].decode()  # the banner says something went wrong
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 import waitress
 
-from tests.conftest import need_tool, stop_server
+from tests.helpers import PHONE, stop_server
 
 sync_api = pytest.importorskip("playwright.sync_api")
-PHONE = {"width": 412, "height": 915}
 SHOTS = os.environ.get("SANDUQ_SCREENSHOTS")
 
 
@@ -33,17 +32,6 @@ def site(tmp_path_factory):
     yield f"http://127.0.0.1:{server.effective_port}"
     stop_server(server, thread)
     close_app(app)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = need_tool("chromium")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -167,12 +155,24 @@ def test_course_progress_and_classroom(site, phone):
     shot(page, "classroom-ru")
 
 
+# One page of every kind and every other page, with what the script adds to each.
+EVERY_PAGE = ("/", "/browse?audience=children", "/search?q=song", "/item/video-colours",
+              "/item/audio-story-little-seed", "/item/book-five-apples", "/item/doc-guide-counting-at-home",
+              "/item/game-counting", "/item/activity-colour-hunt", "/item/tip-calm-bedtime",
+              "/item/course-learning-through-play", "/item/course-learning-through-play/record",
+              "/classroom", "/welcome", "/status", "/no-such-page")
+
+
 @pytest.mark.parametrize("width,height", [(320, 640), (800, 1280), (1280, 800)])
 def test_from_a_small_phone_to_a_tablet_nothing_spills_and_targets_are_big(site, browser, width, height):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="tg")
     try:
         page = context.new_page()
-        for path in ("/", "/browse?audience=children", "/item/book-five-apples", "/item/game-counting", "/classroom"):
+        # Chromium reports what the page's Content-Security-Policy refused on the console:
+        # an inline style or script anywhere would be refused on the phones too.
+        refused = []
+        page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+        for path in EVERY_PAGE:
             page.goto(site + path)
             # The book scrolls sideways inside itself by design; the page itself must not.
             assert page.evaluate("() => document.documentElement.scrollWidth") <= width, path
@@ -182,6 +182,7 @@ def test_from_a_small_phone_to_a_tablet_nothing_spills_and_targets_are_big(site,
                 .filter(r => r.height < 44 && r.width > 0)
                 .length""")
             assert small == 0, f"{path}: {small} tap targets lower than 44 px"
+            assert not refused, f"{path}: {refused}"
         if width == 320:
             shot(page, "classroom-tg-320")
     finally:

@@ -7,13 +7,7 @@ import time
 import pytest
 
 from server.usage import UsageLog, problems, verify
-
-
-def wait_for(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+from tests.helpers import wait_for
 
 
 def rows(path, sql="SELECT type, item, value, lang, text FROM events ORDER BY rowid"):
@@ -91,6 +85,7 @@ def test_popular_counts_phones_not_a_flood(tmp_path, log):
         fresh.close()
 
 
+@pytest.mark.slow  # fills usage.db to its cap
 def test_usage_db_stops_growing_at_its_cap_and_counts_what_it_drops(tmp_path):
     usage = UsageLog(tmp_path / "usage.db", flush_seconds=0.01, max_mb=1)
     for n in range(6000):
@@ -148,7 +143,8 @@ def test_a_store_damaged_while_the_server_runs_is_set_aside_and_recording_goes_o
     try:
         damage(path, first_page)
         assert usage.record("finished", item="tip-sleep")
-        wait_for(lambda: (tmp_path / "set-aside").exists() and path.exists() and rows(path))
+        wait_for(lambda: (tmp_path / "set-aside").exists() and path.exists() and rows(path),
+                 "the damaged usage.db set aside and a new one written")
     finally:
         usage.close()
     assert rows(path) == [("finished", "tip-sleep", None, None, None)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "install.sh"

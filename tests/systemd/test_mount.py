@@ -14,9 +14,11 @@ import subprocess
 
 import pytest
 
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 from tests.systemd.staging import REPO
 from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
+
+pytestmark = pytest.mark.system  # mounted stick images in a namespace, under the mount unit
 
 MOUNT = REPO / "systemd/sanduq-mount"
 UMOUNT = REPO / "systemd/sanduq-umount"

@@ -20,8 +20,10 @@ import pytest
 
 from content_mirror import minisign
 from content_mirror.bundle import build
-from tests.conftest import need_tool, write_source
+from tests.helpers import need_tool, write_source
 from tests.systemd.staging import REPO
+
+pytestmark = pytest.mark.system  # the units' kernel-side rules applied to the real services
 
 SANDBOX = REPO / "tests/systemd/sandbox.py"
 SERVER_UNIT = REPO / "systemd/sanduq-server.service"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 from tests.systemd.staging import REPO, UNITS, security_score, stage, verify, verify_tree
 from tests.usb_updater.sticks import need_namespace
+
+pytestmark = pytest.mark.system  # systemd-analyze on staged units, udev, namespaces
 
 INSTANCES = [u.replace("@.", "@sda1.") for u in UNITS]
 

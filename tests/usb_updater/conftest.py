@@ -8,7 +8,7 @@ from content_mirror import minisign
 from content_mirror.bundle import build
 from server import settings as settings_table
 from server.library import Library
-from tests.conftest import write_source
+from tests.helpers import write_source
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from shlex import quote
 
 import pytest
 
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"ext4": ("mkfs.ext4",), "fat32": ("mkfs.vfat", "mcopy"), "exfat": ("mkfs.exfat",)}

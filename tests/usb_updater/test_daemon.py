@@ -7,11 +7,13 @@ import socket
 import sys
 from shlex import quote
 
-from content_mirror.bundle import build
-from tests.conftest import write_source
-from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
-from tests.usb_updater.test_sticks import folder_files
+import pytest
 
+from content_mirror.bundle import build
+from tests.helpers import folder_files, write_source
+from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
+
+pytestmark = pytest.mark.system  # real stick images mounted in a namespace
 
 def free_port() -> int:
     with socket.socket() as s:

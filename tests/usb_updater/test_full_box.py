@@ -9,9 +9,13 @@ import json
 import sys
 from shlex import quote
 
+import pytest
+
 from server.usage import UsageLog
+from tests.helpers import folder_files
 from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
-from tests.usb_updater.test_sticks import folder_files
+
+pytestmark = pytest.mark.system  # a full ext4 card and stick images mounted in a namespace
 
 PROCESS = f"{quote(sys.executable)} -m usb_updater process"
 

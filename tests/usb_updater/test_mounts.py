@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import queue
@@ -14,7 +15,10 @@ from shlex import quote
 import pytest
 
 from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
-from usb_updater.mounts import DEFAULT_ROOTS, Mount, MountWatcher, is_stick, parse_mountinfo, visible_sticks
+from usb_updater.mounts import Mount, MountWatcher, is_stick, parse_mountinfo, visible_sticks
+from server.settings import BY_NAME
+
+ROOTS = tuple(Path(p) for p in BY_NAME["mount_roots"].default.split())  # the box's default
 
 # A Pi running Raspberry Pi OS with sticks mounted by udisks and by Sanduq's own service.
 PI_MOUNTINFO = r"""22 1 179:2 / / rw,noatime shared:1 - ext4 /dev/mmcblk0p2 rw
@@ -64,7 +68,7 @@ def test_parse_skips_malformed_lines_and_keeps_empty_fields():
 
 
 def test_only_stick_filesystems_under_the_roots_are_sticks():
-    sticks = {str(m.mount_point) for m in parse_mountinfo(PI_MOUNTINFO) if is_stick(m, DEFAULT_ROOTS)}
+    sticks = {str(m.mount_point) for m in parse_mountinfo(PI_MOUNTINFO) if is_stick(m, ROOTS)}
     assert sticks == {
         "/media/pi/MY STICK",
         "/run/sanduq/sticks/sdb1", "/run/sanduq/sticks/sdb2",  # one stick, two partitions
@@ -128,6 +132,8 @@ def watcher_threads() -> list[threading.Thread]:
 
 
 def open_fds() -> int:
+    # Earlier tests' garbage holding descriptors would otherwise be collected, and close, mid-count.
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -265,6 +271,7 @@ def run_watch(tmp_path: Path, kinds: dict[str, str]) -> list[dict]:
     return [json.loads(x) for x in result.stdout.splitlines()]
 
 
+@pytest.mark.system
 def test_watcher_sees_ext4_and_fat32_sticks_come_and_go(tmp_path):
     need_namespace("ext4", "fat32")
     events = run_watch(tmp_path, {"early": "ext4", "ext4": "ext4", "fat32": "fat32"})
@@ -280,6 +287,7 @@ def test_watcher_sees_ext4_and_fat32_sticks_come_and_go(tmp_path):
     assert events[-1] == {"event": "stopped", "threads": []}
 
 
+@pytest.mark.system
 def test_watcher_sees_an_exfat_stick(tmp_path):
     # exFAT through exfat-fuse on a loop device is "fuseblk", as on a Pi without the exfat driver.
     need_namespace("ext4", "exfat")

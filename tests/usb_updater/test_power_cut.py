@@ -15,10 +15,13 @@ import subprocess
 import sys
 import time
 
-from server.catalog import Catalog
-from tests.conftest import write_source
-from content_mirror.bundle import build
+import pytest
 
+from content_mirror.bundle import build
+from server.catalog import Catalog
+from tests.helpers import write_source
+
+pytestmark = pytest.mark.slow  # an import killed at many moments, seconds
 
 ITEMS = 13  # the test source's 7 and six songs
 

@@ -211,6 +211,7 @@ def test_full_disk_is_refused_with_how_much(box, stick, keys):
     assert "MB free on the box" in receipt.bundles[0].reason and box.catalog.count() == 0
 
 
+@pytest.mark.slow  # five runs of the command as a process
 def test_command_exit_codes(box, stick, keys, tmp_path):
     def run(path):
         return subprocess.run([sys.executable, "-m", "usb_updater", "process", str(path), "--data-dir", str(box.data_dir)],

@@ -51,3 +51,36 @@ def test_a_receipt_the_full_box_could_not_keep_is_shown_from_the_status(tmp_path
     status.keep_receipt("sanduq-1-a.json", receipt("2026-11-01T10:00:00Z"))
     status.write(state="failed", receipt=receipt("2026-11-02T10:00:00Z"))
     assert [r["started"] for r in status.receipts()] == ["2026-11-02T10:00:00Z", "2026-11-01T10:00:00Z"]
+
+
+def visible_text(html: str) -> str:
+    """The words a person reads in the page's <main>: no tags, no scripts."""
+    import re
+
+    main = html.split('<main id="main">', 1)[1].split("</main>", 1)[0]
+    return re.sub(r"<[^>]+>", " ", main)
+
+
+def test_a_tajik_status_page_with_refused_updates_holds_no_english_sentence(box, settings, source, keys,
+                                                                             tmp_path, serve):
+    import re
+
+    from content_mirror.bundle import build
+    from usb_updater.process import process_stick
+
+    first = tmp_path / "first"
+    build(source, first, keys / "sanduq.key", sequence=3)
+    assert process_stick(box, first, settings).ok
+    second = tmp_path / "second"
+    build(source, second, keys / "sanduq.key", sequence=2, name="older")  # a downgrade
+    build(source, second, keys / "sanduq.key", sequence=4, name="unsigned")
+    (second / "sanduq" / "bundles" / "unsigned" / "manifest.json.minisig").unlink()
+    receipt = process_stick(box, second, settings)
+    assert {b.code for b in receipt.bundles} == {"downgrade", "untrusted"}
+    live = serve(box, status_dir=settings["status_dir"])
+    text = visible_text(live.get("/status?lang=tg")[2].decode())
+    english = re.findall(r"[A-Za-z]{2,}(?:[ ,.;:'’]+[A-Za-z]{2,}){2,}", text)
+    assert english == [], english
+    assert "рад карда шуд" in text and "(2)" in text and "(3)" in text  # the downgrade, with its numbers
+    ru = visible_text(live.get("/status?lang=ru")[2].decode())
+    assert "отклонено" in ru or "отклонён" in ru, ru

@@ -4,20 +4,17 @@ A read-only stick, a full stick, and a stick pulled out in the middle of a copy.
 
 import os
 import sys
-from pathlib import Path
 from shlex import quote
 
 import pytest
 
 from content_mirror.bundle import build
-from tests.conftest import write_source
+from tests.helpers import folder_files, write_source
 from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
 
+pytestmark = pytest.mark.system  # real stick filesystems mounted in a namespace
+
 PROCESS = f"{quote(sys.executable)} -m usb_updater process"
-
-
-def folder_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def stick_image(tmp_path, keys, fs, size_mb=48, extra=None, source=None):

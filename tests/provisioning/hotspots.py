@@ -1,5 +1,6 @@
-"""The programs that will read the generated files, run on them here: hostapd, dnsmasq,
-NetworkManager's keyfile reader. Each check is proved able to fail in test_parsers.py."""
+"""Hotspots that stress each file format, and the programs that will read the generated
+files, run on them here: hostapd, dnsmasq, NetworkManager's keyfile reader. Each check is
+proved able to fail in test_parsers.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from provisioning import hotspot
 from provisioning.wifi import make_hotspot
-from tests.conftest import need_tool
+from tests.helpers import need_tool
 
 # Hotspots chosen to stress each file format: Cyrillic, quotes, backslashes, ';' and '#',
 # edge spaces, the 32-byte and 63-character limits, a raw 64-hex key, an open network.
