@@ -2,6 +2,8 @@
 
 import stat
 
+from pathlib import Path
+
 import pytest
 
 from provisioning.cli import main
@@ -180,9 +182,24 @@ def test_an_unwritable_root_is_one_sentence(capsys, tmp_path):
     assert err.startswith(f"Cannot write {tmp_path / 'file'}/etc/")
 
 
-def test_the_default_root_is_the_system():
-    from pathlib import Path
+@pytest.mark.system
+def test_without_root_it_writes_the_systems_own_files(tmp_path):
+    """No --root: the system's /etc, here a copy bind-mounted over /etc in a private mount
+    namespace, so the machine's own /etc is never touched."""
+    import os
+    import subprocess
+    import sys
+    from shlex import quote
 
-    from provisioning.cli import parser
+    from tests.helpers import need_tool
 
-    assert parser().parse_args(["hotspot", *good()]).root == Path("/")
+    need_tool("unshare")
+    copy = tmp_path / "etc"
+    script = (f"cp -a /etc {quote(str(copy))} && mount --bind {quote(str(copy))} /etc && "
+              f"{quote(sys.executable)} -m provisioning hotspot {' '.join(good())}")
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
+                            capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    assert result.returncode == 0, result.stderr
+    assert (copy / "NetworkManager/system-connections/sanduq-hotspot.nmconnection").is_file()
+    assert "wrote     /etc/NetworkManager/system-connections/sanduq-hotspot.nmconnection" in result.stdout
