@@ -1,7 +1,6 @@
 """`sanduq-provision hotspot`: checked before anything is written, idempotent, both backends."""
 
 import stat
-
 from pathlib import Path
 
 import pytest
