@@ -88,8 +88,8 @@ def _generation(library: Library) -> object:
     """
     try:
         return library.catalog.generation()
-    except sqlite3.DatabaseError:
-        library.catalog_failed()
+    except sqlite3.DatabaseError as e:
+        library.catalog_failed(e)
         return object()
 
 
@@ -106,8 +106,8 @@ def _handle_error(error: Exception):
     """The one place an exception becomes an answer: JSON for the API and files, else a page."""
     if isinstance(error, SanduqError):
         status, message = error.status, error.message
-    elif isinstance(error, sqlite3.DatabaseError):  # the catalog is damaged (or was just replaced)
-        state().library.catalog_failed()
+    elif isinstance(error, sqlite3.DatabaseError):  # the catalog is damaged, locked, or on a full card
+        state().library.catalog_failed(error)
         status, message = 503, MESSAGES[503]
     elif isinstance(error, HTTPException):
         status = error.code or 500

@@ -15,11 +15,14 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from server import search, sqlite_files
+
+IDENTITY_EVERY = 1.0  # seconds between two looks at which file catalog.db is
 from server.fsutil import fsync_dir
 
 
@@ -142,15 +145,36 @@ class Catalog:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """This thread's connection (a new one after `replace`: each thread closes its own)."""
+        """This thread's connection, on the file catalog.db is now.
+
+        A new one after `replace` in this process (the epoch), and after a replace by another
+        process (the USB daemon, `check --repair`): the file's identity is looked at once a
+        second, and at once after `refresh()`. Each thread closes only its own connection.
+        """
         local = self._local
         conn = getattr(local, "db", None)
-        if conn is None or local.epoch != self._epoch:
+        now = time.monotonic()
+        if conn is not None and local.epoch == self._epoch and now - local.looked < IDENTITY_EVERY:
+            return conn
+        identity = self._identity()
+        if conn is None or local.epoch != self._epoch or identity != local.identity:
             if conn is not None:
                 conn.close()
-            local.epoch = self._epoch
+            local.epoch, local.identity = self._epoch, identity
             conn = local.db = self._connect()
+        local.looked = now
         return conn
+
+    def refresh(self) -> None:
+        """Look at which file catalog.db is before this thread's next query (call under the import lock)."""
+        self._local.looked = float("-inf")
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)  # through the link: the file the catalog is now
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
 
     def close(self) -> None:
         conn = getattr(self._local, "db", None)
@@ -198,6 +222,8 @@ class Catalog:
                 damaged.unlink()
             if os.path.exists(f"{damaged}-wal"):
                 os.replace(f"{damaged}-wal", f"{aside}-wal")
+            # Its index is of use to no one now (open connections keep their mapping of it).
+            Path(f"{damaged}-shm").unlink(missing_ok=True)
             fsync_dir(self.path.parent)
             self.damage = None
             self._epoch += 1

@@ -19,9 +19,8 @@ import sqlite3
 
 from werkzeug.http import is_resource_modified, parse_range_header
 
-from content_mirror.manifest import EXTENSIONS
+from content_mirror.manifest import EXTENSIONS, is_sha256
 from server.library import Library
-from content_mirror.manifest import is_sha256
 
 YEAR = 365 * 24 * 3600
 # A file opened on its own (an SVG, say) gets no rights on the site's origin.
@@ -49,8 +48,8 @@ class FileApp:
         sha, dot, ext = environ.get("PATH_INFO", "").lstrip("/").partition(".")
         try:
             found = self.library.catalog.served(sha) if is_sha256(sha) else None
-        except sqlite3.DatabaseError:
-            self.library.catalog_failed()
+        except sqlite3.DatabaseError as e:
+            self.library.catalog_failed(e)
             return _error(start_response, "503 Service Unavailable", REPAIRING, [("Retry-After", "60")])
         if found is None or (dot and EXTENSIONS.get(found[1]) != "." + ext):
             return _error(start_response, "404 Not Found", "This file is not in the library.")

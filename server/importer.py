@@ -19,7 +19,7 @@ from server.errors import NotEnoughSpace, Refused
 from server.fsutil import utc_now
 from server.gamezip import check_game_zip
 from server.library import Library
-from server.manifests import import_lock, keep_manifest, search_texts
+from server.manifests import import_lock, is_kept, keep_manifest, search_texts
 from server.store import ContentStore
 
 MB = 1024 * 1024
@@ -47,12 +47,15 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
     channel, sequence = manifest["channel"], manifest["sequence"]
     catalog, store, sizes = library.catalog, library.store, manifest["files"]
     with import_lock(library.data_dir):
+        catalog.refresh()  # another process may have rebuilt the catalog meanwhile
         installed = catalog.sequences().get(channel)
         if installed == sequence:
             # Nothing to install, but the stick may carry files this box has lost since.
             named = catalog.sizes()
             lost = [sha for sha in sorted(sizes) if sha in named and not store.intact(sha, sizes[sha]["size"])]
             restored = _copy_in(store, manifest, lost, open_file, lambda n: None, lambda sha, e: None)
+            if not is_kept(library.data_dir, manifest):  # lost to a power cut, or to a damaged card
+                keep_manifest(library.data_dir, manifest)
             return InstallResult(channel, sequence, "already installed", files_copied=len(restored),
                                  bytes_copied=payload_size(manifest, restored))
         if installed is not None and sequence < installed:
@@ -100,8 +103,11 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
                 for ref in item.get("files", []):
                     if sizes[ref["sha256"]]["mime"] == "application/zip":
                         check_game_zip(store.path(ref["sha256"]), item["id"])
-        catalog.apply(manifest, now=utc_now(), digest=digest(manifest), texts=search_texts(store, manifest))
+        # Kept before the switch: a power cut between the two must not leave an installed
+        # update that a rebuild would not know (a kept one not yet installed does no harm:
+        # its files are in the store, and a rebuild installs it).
         keep_manifest(library.data_dir, manifest)
+        catalog.apply(manifest, now=utc_now(), digest=digest(manifest), texts=search_texts(store, manifest))
         deleted = collect_garbage(library)
         return InstallResult(channel, sequence, "installed", len(manifest["items"]),
                              len(missing), total, deleted)

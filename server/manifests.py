@@ -55,10 +55,18 @@ def _kept(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
+def is_kept(data_dir: Path, manifest: dict) -> bool:
+    """Whether MANIFEST (its channel and sequence) is among the kept ones."""
+    name = f"-{manifest['sequence']}-{manifest['channel']}.json"
+    return any(p.name.endswith(name) for p in _kept(data_dir / "manifests"))
+
+
 def rebuild_catalog(data_dir: Path, store: ContentStore, target: Path) -> int:
     """Write at TARGET a catalog made from the kept manifests in install order; return its item count.
 
-    A kept manifest that cannot be read any more is left out: the next stick brings it again.
+    A kept manifest that cannot be read any more is left out, and so is a delta whose base is
+    then not what the rebuilt catalog holds (it would make a library matching neither): the
+    next stick with the channel's full update brings them back.
     """
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
@@ -68,6 +76,8 @@ def rebuild_catalog(data_dir: Path, store: ContentStore, target: Path) -> int:
             try:
                 manifest = validate(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, SanduqError):
+                continue
+            if manifest.get("since") is not None and manifest["base"] != fresh.bases().get(manifest["channel"]):
                 continue
             fresh.apply(manifest, now=utc_now(), digest=digest(manifest),
                         texts=search_texts(store, manifest))

@@ -271,7 +271,7 @@ def damage(path: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        conn = sqlite3.connect(path, timeout=30)
+        conn = sqlite_files.connect(path, timeout=30)  # a full card must not stop the server starting
         try:
             rows = conn.execute("PRAGMA quick_check").fetchall()
         finally:
@@ -296,7 +296,35 @@ def set_aside(path: Path) -> Path:
     for suffix in ("-wal", "-shm", ""):  # the main file last: it is what marks a store
         if os.path.exists(f"{path}{suffix}"):
             os.replace(f"{path}{suffix}", f"{target}{suffix}")
+    salvage(target, path)
     return target
+
+
+def salvage(damaged: Path, path: Path) -> int:
+    """Copy the events DAMAGED still gives up into a new store at PATH; how many were copied.
+
+    The exports are made from usage.db alone, so what is not copied here would be missing from
+    every stick from now on. Read in order until the damage stops the reading.
+    """
+    copied, last = 0, 0
+    new = _open(path)
+    try:
+        # immutable: read as it lies, with no -shm beside it (nothing writes a set-aside store)
+        old = sqlite3.connect(f"file:{damaged}?immutable=1", uri=True, timeout=30)
+        try:
+            while rows := old.execute("SELECT rowid, id, time, type, item, value, lang, text FROM events "
+                                      "WHERE rowid > ? ORDER BY rowid LIMIT 1000", [last]).fetchall():
+                with new:
+                    new.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                    [row[1:] for row in rows])
+                copied, last = copied + len(rows), rows[-1][0]
+        finally:
+            old.close()
+    except sqlite3.DatabaseError as e:
+        log.warning("usage.db was set aside with %d events saved from it (%s)", copied, e)
+    finally:
+        new.close()
+    return copied
 
 
 def problems(data_dir: Path) -> list[dict]:

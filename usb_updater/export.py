@@ -83,6 +83,10 @@ def _statement_id(event_id: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:sanduq:event:{event_id}"))
 
 
+class UsageUnreadable(OSError):
+    """The box's usage store could not be read (the stick is not at fault)."""
+
+
 def export_usage(library: Library, stick: Path) -> list[dict]:
     """Write the usage files onto STICK; return [{"file", "events"}]. OSError if the stick refuses.
 
@@ -91,8 +95,7 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
     """
     folder = Path(stick) / "sanduq" / "exports" / library.device_id
     folder.mkdir(parents=True, exist_ok=True)
-    # Bounded by the catalog: events name only items it holds (or once held).
-    item = lru_cache(maxsize=library.catalog.count() + 16)(library.catalog.get)
+    item = _item_lookup(library)
     count = 0
     try:
         with _events(library.data_dir / "usage.db") as conn, \
@@ -111,21 +114,42 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
                 items = _summary(conn, csv.writer(summary), library.device_id, item)
     except sqlite3.DatabaseError as e:
         # The stick keeps its older, whole files; the server sets a damaged store aside.
-        raise OSError(errno.EIO, f"the box's usage store could not be read ({e})") from e
+        raise UsageUnreadable(errno.EIO, f"the box's usage store could not be read ({e})") from e
     return [{"file": f"sanduq/exports/{library.device_id}/{name}", "events": n}
             for name, n in (("usage.csv", count), ("usage.jsonl", count), ("summary.csv", items))]
+
+
+def _item_lookup(library: Library):
+    """Item by id, cached (bounded by the catalog: events name only items it holds or once held).
+
+    A damaged catalog costs the export its titles, never the export: the usage is what the
+    stick is for, and the box rebuilds its catalog by itself.
+    """
+    try:
+        size = library.catalog.count()
+    except sqlite3.DatabaseError:
+        size = 0
+
+    @lru_cache(maxsize=size + 16)
+    def item(item_id: str) -> dict | None:
+        try:
+            return library.catalog.get(item_id)
+        except sqlite3.DatabaseError:
+            return None
+
+    return item
 
 
 @contextmanager
 def _events(path: Path) -> Iterator[sqlite3.Connection]:
     """A connection to usage.db (readable while the server writes), or to an empty one."""
     conn = sqlite_files.connect(path, timeout=30) if path.exists() else None
-    if conn is None or not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
-        if conn is not None:
-            conn.close()
-        conn = sqlite3.connect(":memory:")  # nothing recorded yet: the files get their headings
-        conn.execute(SCHEMA[0])
     try:
+        if conn is None or not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
+            if conn is not None:
+                conn.close()
+            conn = sqlite3.connect(":memory:")  # nothing recorded yet: the files get their headings
+            conn.execute(SCHEMA[0])
         yield conn
     finally:
         conn.close()

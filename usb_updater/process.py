@@ -180,7 +180,7 @@ def _install_io_problem(error: OSError) -> tuple[str, str]:
 
 def _io_problem(error: OSError) -> tuple[str, str]:
     """(code, English sentence) for a field officer from an I/O error on the stick."""
-    if (error.strerror or "").startswith("the box's usage store"):
+    if isinstance(error, export.UsageUnreadable):
         return "usage-unreadable", ("the box's usage store could not be read; run 'sanduq-server check --repair' "
                                     "on the box, then insert the stick again")
     if error.errno == errno.EROFS:

@@ -268,3 +268,44 @@ def test_check_rebuilds_a_damaged_catalog(filled):
     said = health.check(library, repair=True)
     assert said[0].startswith("The catalog is damaged") and "rebuilt" in said[1]
     assert library.catalog.count() == 7 and health.check(library, repair=False) == []
+
+
+def damage_header(library) -> None:
+    """Overwrite the catalog's first page on disk, with everything checkpointed into the file first."""
+    library.catalog.close()
+    checkpoint(library.data_dir / "catalog.db")
+    overwrite_page(library.data_dir / "catalog.db", 1)
+
+
+def test_a_catalog_rebuilt_by_another_process_is_read_by_this_one(filled):
+    """The USB daemon keeps its library open for days; `check --repair` (another process) may
+    rebuild the catalog meanwhile. The daemon's next look must be at the new file, not the old."""
+    other = Library(filled.data_dir, heal=False)
+    assert filled.catalog.count() == other.catalog.count() == 7
+    damage_header(filled)
+    assert other.heal_catalog() == 7
+    filled.catalog.refresh()  # what install() does under the import lock; else within a second
+    assert filled.catalog.count() == 7 and filled.catalog.problem() is None
+    assert filled.catalog.generation() == other.catalog.generation()
+
+
+def test_an_update_installed_whose_manifest_was_not_kept_is_kept_by_the_next_insert(filled, src):
+    """A power cut after the switch but before the manifest was kept (or a card that lost it):
+    the same stick, 'already installed', keeps it again, so a later rebuild knows the update."""
+    for kept in (filled.data_dir / "manifests").iterdir():
+        kept.unlink()
+    assert install(filled, src.manifest, src.open).status == "already installed"
+    damage_header(filled)
+    assert filled.heal_catalog() == 7
+
+
+def test_a_rebuild_leaves_out_a_delta_whose_base_is_lost(filled, src):
+    """A rebuild never makes a library matching neither update: a delta whose base manifest is
+    unreadable is left out, and the channel waits for its full update."""
+    install(filled, delta_from(src.manifest, 2, remove=["tip-sleep"]), src.open)
+    assert filled.catalog.count() == 6
+    base = next(p for p in (filled.data_dir / "manifests").iterdir() if p.name.endswith("-1-test.json"))
+    base.write_text("not json")  # the card lost the full update's manifest
+    damage_header(filled)
+    assert filled.heal_catalog() == 0 and filled.catalog.sequences() == {}
+    assert install(filled, src.manifest, src.open).status == "installed"  # the full update mends it

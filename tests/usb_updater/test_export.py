@@ -109,3 +109,19 @@ def test_no_usage_yet_gives_files_with_their_headings(filled, tmp_path):
     assert [w["events"] for w in written] == [0, 0, 0]
     assert exported(filled, tmp_path / "stick", "usage.csv")[0][0] == "event_id"
     assert not (filled.data_dir / "usage.db").exists()  # an export creates nothing on the box
+
+
+def test_a_damaged_catalog_costs_titles_never_the_usage(filled, tmp_path):
+    """The usage is what the stick is for: a catalog that cannot be read (the box rebuilds it
+    by itself) must not stop the export, nor be blamed on the usage store."""
+    store(filled, [event(1, "opened", "tip-sleep"), event(2, "opened", "book-cat")])
+    filled.catalog.close()
+    path = filled.data_dir / "catalog.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    path.write_bytes(b"\xde\xad" * (path.stat().st_size // 2))  # every page of it junk
+    written = export_usage(filled, tmp_path / "stick")
+    assert [w["events"] for w in written][:2] == [2, 2]
+    rows = exported(filled, tmp_path / "stick", "usage.csv")
+    assert [r[4] for r in rows[1:]] == ["tip-sleep", "book-cat"] and [r[5] for r in rows[1:]] == ["", ""]
