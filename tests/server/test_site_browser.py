@@ -187,3 +187,24 @@ def test_from_a_small_phone_to_a_tablet_nothing_spills_and_targets_are_big(site,
             shot(page, "classroom-tg-320")
     finally:
         context.close()
+
+
+def test_without_javascript_no_button_that_does_nothing_is_shown(site, browser):
+    """Buttons only site.js can work (page turning, read to me, full screen, print, the class
+    list, "I have done this") carry `hidden` until it shows them. Stylesheet rules that give them
+    a display of their own must not show them to a phone with JavaScript off (issue 10, point 3)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        shown = []
+        for path in ("/item/book-five-apples", "/item/game-counting", "/item/video-colours",
+                     "/item/activity-colour-hunt", "/item/course-learning-through-play",
+                     "/item/course-learning-through-play/record", "/classroom"):
+            page.goto(site + path + "?lang=tg")
+            hidden = page.locator("[hidden]")
+            assert hidden.count() > 0 or path == "/item/video-colours", path
+            shown += [f"{path}: {hidden.nth(n).evaluate('e => e.outerHTML.slice(0, 80)')}"
+                      for n in range(hidden.count()) if hidden.nth(n).is_visible()]
+        assert shown == []
+    finally:
+        context.close()
