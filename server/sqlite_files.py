@@ -3,16 +3,17 @@ is told apart from everything else.
 
 A WAL database needs its index file (-shm) to be read, and SQLite cannot make one on a card
 with no free block left: every open then fails with "disk I/O error", and the USB flow could
-not even read the usage it must carry out. Where that happens, the file is read instead with
-an exclusive lock, which keeps the index in memory (SQLite's documented way to use WAL
-without shared memory). Only a process with the card to itself meets this: while the web
-server runs, its -shm file exists and every open succeeds as usual.
+not even read the usage it must carry out, nor the server start. Where that happens, the file
+is opened read-only as "immutable", which SQLite reads with no index file and no lock, so
+several threads and processes still read it at once. Writes fail then, as they must on a full
+card; once space returns, the next open is an ordinary one.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 # SQLite's primary result codes that mean the file itself is damaged, not busy or unreadable.
 DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
@@ -26,7 +27,8 @@ def is_damage(error: sqlite3.Error) -> bool:
 
 def connect(path: Path | str, **kwargs) -> sqlite3.Connection:
     """sqlite3.connect(PATH, **KWARGS) in WAL mode; on a card too full for the WAL index, a
-    connection that reads with an exclusive lock instead (writes then fail as the card is full)."""
+    read-only connection that needs neither the index nor a lock (writes then fail, as the card
+    is full anyway)."""
     conn = sqlite3.connect(path, **kwargs)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -36,9 +38,11 @@ def connect(path: Path | str, **kwargs) -> sqlite3.Connection:
         if (e.sqlite_errorcode or 0) & 0xFF not in _NO_ROOM:
             raise
         first = e
-    conn = sqlite3.connect(path, **kwargs)
+    # immutable: no -shm and no locking, so the server's threads and the USB process can all
+    # read at once (an exclusive lock, the other way SQLite offers, would shut out all but one).
+    # It reads the file as it lies: nothing can be written to a full card meanwhile.
+    conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?immutable=1", uri=True, **kwargs)
     try:
-        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error:
         conn.close()
