@@ -49,7 +49,8 @@ def check(library: Library, *, repair: bool) -> list[str]:
 
 
 def problems(data_dir: Path) -> list[dict]:
-    """What the field officer must be told: [{"code": ..., value...}], read from disk alone."""
+    """What the field officer must be told about the catalog, the store and the usage store:
+    [{"code": ..., value...}], read from disk alone (server/usb_texts.py words them)."""
     data_dir = Path(data_dir)
     found = []
     try:
@@ -67,7 +68,7 @@ def problems(data_dir: Path) -> list[dict]:
                   if not store.has(sha) and not (store.quarantined / sha).exists())
     if missing:
         found.append({"code": "files-missing", "count": missing})
-    return found
+    return found + usage.problems(data_dir)
 
 
 def _named(path: Path) -> list[str]:

@@ -17,7 +17,7 @@ from server.answers import cacheable, from_a_game
 from server.assets import asset_url
 from server.catalog import Filters
 from server.errors import NotFound
-from server import health, usage, usb_texts
+from server import health, usb_texts
 from usb_updater.status import UsbStatus
 from server.files import file_url
 from server.i18n import FALLBACK, LANGUAGES, NAMES, N_, gettext_, language, ngettext_, pick
@@ -215,7 +215,7 @@ def usb_page():
     return Response(render_template("status.html", now=usb.read(), receipts=usb.receipts(),
                                     bundle_states=BUNDLE_STATES, problem_text=usb_texts.problem_text,
                                     reason_text=usb_texts.reason_text, step_text=usb_texts.step_text,
-                                    problems=health.problems(data_dir) + usage.problems(data_dir)),
+                                    problems=health.problems(data_dir)),
                     mimetype="text/html")
 
 

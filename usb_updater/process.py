@@ -20,7 +20,7 @@ from typing import Callable
 
 from content_mirror.bundle import bundle_dirs, open_payload, read_bundle
 from content_mirror.minisign import trusted_keys
-from server import health, usage
+from server import health
 from server.errors import SanduqError
 from server.fsutil import utc_now, write_atomically
 from server.importer import install
@@ -139,7 +139,7 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     except OSError as e:
         receipt.export_code, receipt.export_problem = _io_problem(e)
     receipt.free_mb_on_box = library.store.free_bytes() // (1024 * 1024)
-    receipt.problems = health.problems(library.data_dir) + usage.problems(library.data_dir)
+    receipt.problems = health.problems(library.data_dir)
     receipt.finished = utc_now()
     _write_receipt(library, status, stick, receipt)
     os.sync()  # only now is it safe to say "safe to remove"
