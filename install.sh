@@ -373,11 +373,12 @@ case "${1:-}" in
         # download); the stock minisign; real stick filesystems (ext4, FAT32 through FUSE,
         # exFAT) made and mounted inside private mount namespaces; hostapd's and dnsmasq's own
         # parsers, dnsmasq and a DHCP client (busybox) in network namespaces, dig, NetworkManager's
-        # keyfile reader, zbar to read the poster's QR codes back; and systemd-analyze, udevadm
-        # and the shell linter for the units and scripts.
+        # keyfile reader, zbar to read the poster's QR codes back; systemd-analyze, udevadm
+        # and the shell linter for the units and scripts; Unicode's emoji data (which symbols
+        # old phones have) and a colour emoji font, so screenshots show what a phone shows.
         apt_install chromium minisign e2fsprogs dosfstools mtools fusefat fuse3 exfatprogs exfat-fuse \
             util-linux mount hostapd dnsmasq-base iproute2 busybox bind9-dnsutils librsvg2-bin zbar-tools \
-            python3-gi gir1.2-nm-1.0 systemd udev shellcheck
+            python3-gi gir1.2-nm-1.0 systemd udev shellcheck unicode-data fonts-noto-color-emoji
         make_venv "[test]"
         say "Installed into $venv"
         ;;

@@ -7,6 +7,7 @@ change, language and "popular" list, then served from the answer cache with gzip
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -21,28 +22,26 @@ from server import health, usb_texts
 from usb_updater.status import UsbStatus
 from server.files import file_url
 from server.i18n import FALLBACK, LANGUAGES, NAMES, N_, gettext_, language, ngettext_, pick
+from server.names import AUDIENCE_NAMES, KIND_NAMES, SUBJECT_NAMES
 from server.request_args import filters
+from server.settings import BY_NAME
 from server.state import recorder, state
 
 bp = Blueprint("site", __name__)
 PAGE_SIZE = 24
 AGES = (2, 3, 4, 5, 6)
+# A content language on a card, shortened and in the reader's own script (never "TG" on a
+# Tajik page). A language without a short name here shows its code.
+SETTINGS_DEFAULT_NAME = BY_NAME["school_name"].default
+LANGUAGE_SHORT = {"tg": N_("Taj."), "ru": N_("Rus."), "en": N_("Eng.")}
 
 
-KIND_NAMES = {"video": N_("Videos"), "audio": N_("Songs and stories"), "book": N_("Picture books"),
-              "document": N_("Readings"), "game": N_("Games"), "activity": N_("Activities"),
-              "tip": N_("Tips"), "course": N_("Courses")}
 KIND_EMOJI = {"video": "🎬", "audio": "🎵", "book": "📖", "document": "📄", "game": "🎲",
               "activity": "✂️", "tip": "💡", "course": "🎓"}
-AUDIENCE_NAMES = {"children": N_("Children"), "parents": N_("Parents"), "educators": N_("Teachers")}
-AUDIENCE_EMOJI = {"children": "🧒", "parents": "👪", "educators": "🍎"}
+# Emoji 1.0 (Unicode 6.0) only: a phone older than Android 8 shows later ones as empty boxes.
+AUDIENCE_EMOJI = {"children": "👧", "parents": "👪", "educators": "🍎"}
 BUNDLE_STATES = {"installed": N_("installed"), "already installed": N_("already installed"),
                  "refused": N_("refused"), "interrupted": N_("stopped: insert the stick again")}
-SUBJECT_NAMES = {"literacy": N_("Letters and words"), "numeracy": N_("Numbers"),
-                 "socio-emotional": N_("Feelings and friends"), "physical": N_("Movement"),
-                 "creative": N_("Art and making"), "science": N_("The world around us"),
-                 "health": N_("Health"), "music": N_("Music"), "parenting": N_("Parenting"),
-                 "teaching": N_("Teaching")}
 
 
 @lru_cache(maxsize=64)
@@ -51,7 +50,12 @@ def render_markdown(sha: str) -> str:
     from markdown_it import MarkdownIt
 
     text = state().library.store.path(sha).read_text(encoding="utf-8", errors="replace")
-    return MarkdownIt("commonmark", {"html": False}).render(text)
+    markdown = MarkdownIt("commonmark", {"html": False})
+    tokens = markdown.parse(text)
+    # A document's own first heading repeats the title the page already shows above it.
+    if len(tokens) >= 3 and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        tokens = tokens[3:]
+    return markdown.renderer.render(tokens, markdown.options, {})
 
 
 def files_of(item: dict, role: str, *, page: int | None = None) -> list[dict]:
@@ -86,7 +90,16 @@ def helpers():
             "kind_names": KIND_NAMES, "kind_emoji": KIND_EMOJI, "audience_names": AUDIENCE_NAMES,
             "audience_emoji": AUDIENCE_EMOJI, "subject_names": SUBJECT_NAMES,
             "file_for": file_for, "files_of": files_of, "url_with": url_with,
-            "school": state().settings["school_name"], "usb": _usb_banner()}
+            "language_short": lambda code: gettext_(LANGUAGE_SHORT[code]) if code in LANGUAGE_SHORT else code,
+            "school": _school_name(), "usb": _usb_banner(),
+            # An item played on the classroom's stage shows nothing but itself.
+            "staged": request.args.get("classroom") == "1"}
+
+
+def _school_name() -> str:
+    """The setting, or when it was never set, the library's own name in the reader's language."""
+    name = state().settings["school_name"]
+    return gettext_("Sanduq") if name == SETTINGS_DEFAULT_NAME else name
 
 
 def _usb_banner() -> dict:
@@ -121,11 +134,24 @@ def browse():
 
     def build():
         page = state().library.catalog.items(chosen, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
-        facets = state().library.catalog.facets()
+        facets = state().library.catalog.facets(chosen, ages=AGES)
         return render_template("browse.html", page=page, number=number, pages=-(-page.total // PAGE_SIZE),
-                               chosen=chosen, facets=facets, ages=AGES, kinds=KINDS, subjects=SUBJECTS)
+                               chosen=chosen, facets=facets, ages=AGES, kinds=KINDS, subjects=SUBJECTS,
+                               chosen_labels=_chosen_labels(chosen))
 
     return _cached_page(build)
+
+
+def _chosen_labels(chosen: Filters) -> list[str]:
+    """The choices made on /browse beyond the audience, in words, for the folded choices' button."""
+    labels = [gettext_(KIND_NAMES[chosen.kind])] if chosen.kind in KIND_NAMES else []
+    if chosen.age is not None:
+        labels.append(ngettext_("%(num)s year", "%(num)s years", chosen.age))
+    if chosen.subject in SUBJECT_NAMES:
+        labels.append(gettext_(SUBJECT_NAMES[chosen.subject]))
+    if chosen.lang:
+        labels.append(NAMES.get(chosen.lang, chosen.lang))
+    return labels
 
 
 def _page_number() -> int:
@@ -212,11 +238,21 @@ def usb_page():
     """
     usb = UsbStatus.of(state().library, state().settings)
     data_dir = state().library.data_dir
-    return Response(render_template("status.html", now=usb.read(), receipts=usb.receipts(),
+    return Response(render_template("status.html", now=usb.read(), receipts=usb.receipts(), local_time=_local_time,
                                     bundle_states=BUNDLE_STATES, problem_text=usb_texts.problem_text,
                                     reason_text=usb_texts.reason_text, step_text=usb_texts.step_text,
                                     problems=health.problems(data_dir)),
                     mimetype="text/html")
+
+
+def _local_time(stamp: str | None) -> str:
+    """A receipt's UTC time as the box's clock shows it, in digits only (03.12.2026 15:12):
+    the way Tajik and Russian readers write dates, with no Latin letters."""
+    try:
+        moment = datetime.strptime(stamp or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return stamp or ""
+    return moment.astimezone().strftime("%d.%m.%Y %H:%M")
 
 
 @bp.get("/welcome")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import time
 import urllib.error
@@ -151,3 +152,12 @@ def wait_for(condition: Callable[[], T], what: str, seconds: float = 30) -> T:
             return value
         time.sleep(0.05)
     raise AssertionError(f"never: {what}")
+
+
+def shot(page, name: str) -> None:
+    """Save a screenshot of a Playwright PAGE as NAME.png when SANDUQ_SCREENSHOTS names a folder
+    (the README's screenshots are refreshed so: SANDUQ_SCREENSHOTS=docs/screenshots)."""
+    folder = os.environ.get("SANDUQ_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))

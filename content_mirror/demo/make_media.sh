@@ -50,12 +50,15 @@ trap 'rm -rf "$TMP"' EXIT
 
 die() { printf 'make_media.sh: %s\n' "$*" >&2; exit 1; }
 
-for tool in ffmpeg ffprobe espeak-ng python3; do
-  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y ffmpeg espeak-ng python3)"
-done
-for f in "$FONT" "$FONT_BOLD"; do
-  [[ -f $f ]] || die "$f is missing (apt-get install -y fonts-dejavu-core)"
-done
+# Zipping the game needs only python3; everything else needs the media tools and fonts.
+if [[ ${1:-all} != game ]]; then
+  for tool in ffmpeg ffprobe espeak-ng python3; do
+    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y ffmpeg espeak-ng python3)"
+  done
+  for f in "$FONT" "$FONT_BOLD"; do
+    [[ -f $f ]] || die "$f is missing (apt-get install -y fonts-dejavu-core)"
+  done
+fi
 
 # Common output options: no metadata, no encoder strings, one thread.
 FF=(ffmpeg -nostdin -hide_banner -loglevel error -y)

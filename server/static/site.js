@@ -24,6 +24,8 @@
   var article = $("article[data-item]");
   var itemId = article && article.getAttribute("data-item");
   var classroom = /[?&]classroom=1/.test(location.search);
+  // On the classroom's stage this page is the frame of the classroom page (same origin).
+  var stage = classroom && window.parent !== window ? window.parent : null;
 
   function finished() {
     if (!itemId) { return; }
@@ -38,6 +40,7 @@
       location.href = "/item/" + list[at + 1] + "?classroom=1";
       return;
     }
+    if (stage) { stage.postMessage({ type: "sanduq:class-ended" }, location.origin); return; }
     var next = $("[data-next]");
     if (next) { next.classList.add("show"); next.focus(); next.scrollIntoView({ behavior: "smooth", block: "center" }); }
   }
@@ -65,7 +68,8 @@
       if (navigator.wakeLock && !wakeLock) {
         navigator.wakeLock.request("screen").then(function (l) { wakeLock = l; l.addEventListener("release", function () { wakeLock = null; }); }, function () {});
       }
-      if (classroom && media.requestFullscreen && !document.fullscreenElement) { media.requestFullscreen().catch(function () {}); }
+      // On the stage the classroom page is full screen already; opened on its own, try.
+      if (classroom && !stage && media.requestFullscreen && !document.fullscreenElement) { media.requestFullscreen().catch(function () {}); }
     });
     if (classroom) { media.autoplay = true; media.play().catch(function () {}); }
   }
@@ -78,25 +82,46 @@
     var pages = $$(".page", book), current = 0;
     var controls = $("[data-book-controls]"), number = $("[data-page-number]");
     controls.hidden = false;
+    // "Read to me" plays the narration: each page's own player is for a phone without this script.
+    $$("audio[data-narration]", book).forEach(function (a) { a.hidden = true; });
     function show(i) {
       current = Math.max(0, Math.min(pages.length - 1, i));
       number.textContent = (current + 1) + " / " + pages.length;
       book.dispatchEvent(new CustomEvent("sanduq:page", { detail: pages[current] }));
       if (current === pages.length - 1) { finished(); }
     }
-    function turn(by) { pages[Math.max(0, Math.min(pages.length - 1, current + by))].scrollIntoView({ behavior: "smooth", block: "nearest", inline: "center" }); show(current + by); }
+    function turn(by) {
+      var to = Math.max(0, Math.min(pages.length - 1, current + by));
+      // Scroll the book alone (scrollIntoView would move the whole page too), at once: a
+      // smooth scroll fights the snapping and the pictures loading as they come into view.
+      book.scrollLeft = pages[to].offsetLeft - pages[0].offsetLeft;
+      show(to);
+    }
+    book.addEventListener("sanduq:turn", function () { if (current < pages.length - 1) { turn(1); } });
     $$("[data-turn]", controls).forEach(function (b) { b.addEventListener("click", function () { turn(+b.getAttribute("data-turn")); }); });
     book.addEventListener("keydown", function (e) { if (e.key === "ArrowRight") { turn(1); } if (e.key === "ArrowLeft") { turn(-1); } });
     var settle;
     book.addEventListener("scroll", function () {
       clearTimeout(settle);
-      settle = setTimeout(function () { var i = Math.round(book.scrollLeft / book.clientWidth); if (i !== current) { show(i); } }, 120);
+      settle = setTimeout(function () { var i = Math.round(book.scrollLeft / (pages.length > 1 ? pages[1].offsetLeft - pages[0].offsetLeft : 1)); if (i !== current) { show(i); } }, 120);
     });
     number.textContent = "1 / " + pages.length;
+    // The pictures take the height the screen has left once the longest page's words and the
+    // buttons are placed, so picture, words and buttons are on one screen on any phone.
+    function fit() {
+      var pictures = $$("img", book), words = 0;
+      pages.forEach(function (page) { var img = $("img", page); words = Math.max(words, page.offsetHeight - (img ? img.offsetHeight : 0)); });
+      var top = book.getBoundingClientRect().top + window.pageYOffset;
+      var room = window.innerHeight - top - controls.offsetHeight - words - 16;
+      pictures.forEach(function (img) { img.style.maxHeight = Math.max(120, room) + "px"; });
+    }
+    fit();
+    window.addEventListener("resize", fit);
   }
 
-  // Read to me: each page's narration plays as the page turns, while the button is pressed
-  // (the choice is kept for the next book).
+  // Read to me: each page's narration plays as the page turns, and when it ends the page
+  // turns by itself, to the end of the book, while the button is pressed (the choice is kept
+  // for the next book).
   function initReadAloud() {
     var book = $("#book"), button = $("[data-read-aloud]");
     if (!book || !button) { return; }
@@ -107,6 +132,11 @@
       if (aloud && voice) { voice.currentTime = 0; voice.play().catch(function () {}); }
     }
     book.addEventListener("sanduq:page", function (e) { page = e.detail; play(); });
+    $$("audio", book).forEach(function (a) {
+      a.addEventListener("ended", function () {
+        if (aloud && a.parentNode === page) { setTimeout(function () { book.dispatchEvent(new CustomEvent("sanduq:turn")); }, 700); }
+      });
+    });
     button.setAttribute("aria-pressed", String(aloud));
     button.addEventListener("click", function () { aloud = !aloud; store.set("aloud", aloud); button.setAttribute("aria-pressed", String(aloud)); play(); });
   }
@@ -122,29 +152,42 @@
     });
     var frame = $(".game iframe");
     if (!frame) { return; }
+    function fit() {
+      if (document.fullscreenElement || document.webkitFullscreenElement) { frame.style.height = ""; return; }
+      var top = frame.getBoundingClientRect().top + window.pageYOffset;
+      frame.style.height = Math.max(280, window.innerHeight - top - 8) + "px";
+    }
+    fit();
+    window.addEventListener("resize", fit);
+    document.addEventListener("fullscreenchange", fit);
+    document.addEventListener("webkitfullscreenchange", fit);
     window.addEventListener("message", function (e) {
       if (e.source === frame.contentWindow && e.data && e.data.type === "sanduq:finished") { finished(); goNext(); }
     });
   }
 
-  // The item's action bar holds only buttons that need this script: it shows with them.
+  // The item's action bar holds only buttons that need this script: it shows with the first
+  // of them that is shown.
   function initItemActions() {
     var actions = $("[data-item-actions]");
-    if (actions && actions.children.length) { actions.hidden = false; }
+    if (actions && $$("button", actions).some(function (b) { return !b.hidden; })) { actions.hidden = false; }
   }
 
   // "I have done this", for what is read or done away from the screen.
   function initDone() {
     var done = $("[data-mark-done]");
     if (!done) { return; }
+    done.hidden = false;
     if (store.get("done:" + itemId, null)) { done.disabled = true; }
     done.addEventListener("click", function () { finished(); done.disabled = true; goNext(); });
   }
 
-  // "Add to today's class" on an item page.
+  // "Add to today's class" on an item page, for a teacher: a device that has opened the
+  // classroom page. Parents never see it.
   function initAddToClass() {
     var add = $("[data-playlist-add]");
-    if (!add) { return; }
+    if (!add || !store.get("teacher", false)) { return; }
+    add.hidden = false;
     var label = function () { if (store.get("playlist", []).indexOf(itemId) >= 0) { add.textContent = add.getAttribute("data-added-label"); add.disabled = true; } };
     label();
     add.addEventListener("click", function () { var l = store.get("playlist", []); l.push(itemId); store.set("playlist", l); label(); });
@@ -156,12 +199,16 @@
     if (!modules) { return; }
     var lessons = $$("[data-lesson]", modules), count = 0;
     lessons.forEach(function (li) { if (store.get("done:" + li.getAttribute("data-lesson"), null)) { count++; $(".done-mark", li).hidden = false; } });
-    var bar = $("[data-course-progress]");
+    var bar = $("[data-course-progress]"), label = $("[data-progress-label]", bar), meter = $(".progress", bar);
+    var percent = lessons.length ? Math.round(100 * count / lessons.length) : 0;
     bar.hidden = false;
-    bar.firstElementChild.style.width = (lessons.length ? 100 * count / lessons.length : 0) + "%";
+    label.textContent = label.getAttribute("data-label").replace("%(done)s", count).replace("%(all)s", lessons.length);
+    meter.setAttribute("aria-valuenow", String(percent));
+    meter.firstElementChild.style.width = percent + "%";
   }
 
-  // The record of completion: the name typed on this phone, the lessons done and when.
+  // The record of completion: given only when every lesson is done on this phone; the name
+  // typed on it, and the day the last lesson was done.
   function initRecord() {
     var record = $("[data-record]");
     if (!record) { return; }
@@ -172,37 +219,112 @@
       var ids = [], last = "";
       course.modules.forEach(function (m) { ids = ids.concat(m.lessons); });
       var doneIds = ids.filter(function (id) { var d = store.get("done:" + id, null); if (d && d > last) { last = d; } return d; });
-      $("[data-record-status]").textContent = doneIds.length + " / " + ids.length + " ✓";
-      $("[data-record-date]").textContent = last;
+      var status = $("[data-record-status]");
+      if (!ids.length || doneIds.length < ids.length) {
+        status.textContent = status.getAttribute("data-not-yet").replace("%(done)s", doneIds.length).replace("%(all)s", ids.length);
+        return;
+      }
+      status.hidden = true;
+      $("[data-record-whole]").hidden = false;
+      $("[data-record-date]").textContent = last.split("-").reverse().join(".");
+      var print = $("[data-print]");
+      print.hidden = false;
+      print.addEventListener("click", function () { window.print(); });
     }).catch(function () {});
-    var print = $("[data-print]");
-    print.hidden = false;
-    print.addEventListener("click", function () { window.print(); });
   }
 
-  // The classroom page: today's list as big picture buttons, in the order it was made.
+  // The classroom page: today's list as big picture buttons, in the order it was made, each
+  // with a button to take it out; "Clear" can be undone. A tap on a picture plays it on the
+  // stage, full screen, and today's list plays on from there.
   function initClassroomList() {
     var playlist = $("[data-playlist]");
-    var ids = store.get("playlist", []);
-    if (!playlist || !ids.length) { return; }
-    playlist.hidden = false;
-    $("[data-playlist-empty]").hidden = true;
-    var grid = $("[data-playlist-items]");
-    ids.forEach(function (id) {
-      fetch("/api/items/" + id).then(function (r) { return r.ok ? r.json() : null; }).then(function (item) {
-        if (!item) { return; }
-        var a = document.createElement("a"), poster = item.files.filter(function (f) { return f.role === "poster"; })[0];
+    if (!playlist) { return; }
+    store.set("teacher", true);  // from now on this device's item pages offer "Add to today's class"
+    var ids = store.get("playlist", []), grid = $("[data-playlist-items]");
+    var empty = $("[data-playlist-empty]"), undo = $("[data-playlist-undo]");
+    var removeLabel = $("[data-remove-label]").innerHTML;
+    function show() {
+      ids = store.get("playlist", []);
+      playlist.hidden = !ids.length;
+      empty.hidden = !!ids.length;
+      grid.textContent = "";
+      ids.forEach(function (id, at) {
+        var cell = document.createElement("div"), a = document.createElement("a"), remove = document.createElement("button");
+        cell.className = "class-item"; cell.style.order = at;  // the answers arrive in any order
         a.className = "card"; a.href = "/item/" + id + "?classroom=1";
-        var thumb = document.createElement("span"); thumb.className = "thumb";
-        if (poster) { var img = document.createElement("img"); img.src = poster.url; img.alt = ""; thumb.appendChild(img); }
-        var title = document.createElement("span"); title.className = "card-title"; title.textContent = item.title;
-        a.appendChild(thumb); a.appendChild(title);
-        // The answers arrive in any order; the grid shows them in the list's.
-        a.style.order = ids.indexOf(id);
-        grid.appendChild(a);
+        remove.type = "button"; remove.className = "remove"; remove.textContent = "\u00d7";
+        remove.setAttribute("aria-label", removeLabel);
+        remove.addEventListener("click", function () {
+          store.set("playlist", store.get("playlist", []).filter(function (x) { return x !== id; }));
+          show();
+        });
+        cell.appendChild(a); cell.appendChild(remove); grid.appendChild(cell);
+        fetch("/api/items/" + id).then(function (r) { return r.ok ? r.json() : null; }).then(function (item) {
+          if (!item) { cell.parentNode && grid.removeChild(cell); return; }
+          var poster = item.files.filter(function (f) { return f.role === "poster"; })[0];
+          var thumb = document.createElement("span"), inner;
+          thumb.className = "thumb";
+          if (poster) { inner = document.createElement("img"); inner.src = poster.url; inner.alt = ""; } else { inner = document.createElement("span"); }
+          thumb.appendChild(inner);
+          var title = document.createElement("span"); title.className = "card-title"; title.textContent = item.title;
+          a.appendChild(thumb); a.appendChild(title);
+        });
       });
+    }
+    show();
+    $("[data-playlist-clear]").addEventListener("click", function () {
+      store.set("playlist-undo", store.get("playlist", []));
+      store.del("playlist");
+      undo.hidden = false;
+      show();
     });
-    $("[data-playlist-clear]").addEventListener("click", function () { store.del("playlist"); location.reload(); });
+    $("[data-undo]", undo).addEventListener("click", function () {
+      store.set("playlist", store.get("playlist-undo", []));
+      store.del("playlist-undo");
+      undo.hidden = true;
+      show();
+    });
+    initStage();
+  }
+
+  // The stage: full screen is asked for inside the teacher's tap (browsers refuse it at any
+  // other time) on a box that holds a frame; the items play in the frame one after another,
+  // so full screen stays for the whole list.
+  function initStage() {
+    var stage = $("[data-stage]");
+    if (!stage) { return; }
+    var frame = $("iframe", stage);
+    var request = stage.requestFullscreen || stage.webkitRequestFullscreen;
+    function open(href) {
+      stage.hidden = false;
+      if (request) { try { var asked = request.call(stage); if (asked && asked.catch) { asked.catch(function () {}); } } catch (e) { /* the stage fills the screen anyway */ } }
+      frame.src = href;
+    }
+    function close() {
+      stage.hidden = true;
+      frame.src = "about:blank";
+      var exit = document.exitFullscreen || document.webkitExitFullscreen;
+      if ((document.fullscreenElement || document.webkitFullscreenElement) && exit) { exit.call(document); }
+    }
+    document.addEventListener("click", function (e) {
+      var card = e.target.closest ? e.target.closest("main .card") : null;
+      if (!card || e.defaultPrevented) { return; }
+      e.preventDefault();
+      open(card.getAttribute("href").indexOf("classroom=1") >= 0 ? card.getAttribute("href") : card.getAttribute("href") + "?classroom=1");
+    });
+    $("[data-stage-close]", stage).addEventListener("click", close);
+    $("[data-stage-next]", stage).addEventListener("click", function () {
+      var now = frame.contentWindow.location.pathname.split("/")[2], list = store.get("playlist", []);
+      var at = list.indexOf(now);
+      if (at >= 0 && at + 1 < list.length) { frame.src = "/item/" + list[at + 1] + "?classroom=1"; } else { close(); }
+    });
+    window.addEventListener("message", function (e) {
+      if (e.source === frame.contentWindow && e.origin === location.origin && e.data && e.data.type === "sanduq:class-ended") { close(); }
+    });
+    // Leaving full screen (the tablet's back button) leaves the stage too.
+    function left() { if (!stage.hidden && !(document.fullscreenElement || document.webkitFullscreenElement)) { close(); } }
+    document.addEventListener("fullscreenchange", left);
+    document.addEventListener("webkitfullscreenchange", left);
   }
 
   // Suggestions while typing a search.
@@ -234,6 +356,6 @@
     document.addEventListener("click", function (e) { if (e.target !== q) { list.hidden = true; } });
   }
 
-  [initMedia, initBook, initReadAloud, initGame, initItemActions, initDone, initAddToClass, initCourseProgress,
+  [initMedia, initBook, initReadAloud, initGame, initDone, initAddToClass, initItemActions, initCourseProgress,
     initRecord, initClassroomList, initSuggestions].forEach(function (init) { init(); });
 })();

@@ -3,7 +3,9 @@
 import hashlib
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +48,51 @@ def test_media_are_small_and_complete(demo):
             main = next(f for f in item["files"] if f["role"] == "main")
             with zipfile.ZipFile(demo.paths[main["sha256"]]) as z:
                 assert "index.html" in z.namelist()
+
+
+def test_the_committed_game_zip_is_the_game_folder():
+    """The demo installs media/games/counting.zip, made from game-counting/ by make_media.sh:
+    an edit to the folder must not be left out of the zip the boxes get."""
+    demo_dir = Path(__file__).resolve().parents[2] / "content_mirror" / "demo"
+    folder = {p.name: p.read_bytes() for p in (demo_dir / "game-counting").iterdir()}
+    with zipfile.ZipFile(demo_dir / "source" / "media" / "games" / "counting.zip") as z:
+        zipped = {name: z.read(name) for name in z.namelist()}
+    assert zipped == folder, "run content_mirror/demo/make_media.sh game"
+
+
+def test_every_childrens_item_has_a_picture_of_its_own(library):
+    """A child who cannot read picks a card by its picture: each one needs its own."""
+    from server.catalog import Filters
+
+    install_demo(library)
+    items = library.catalog.items(Filters(), limit=500, order="id").items
+    owner: dict[str, str] = {}
+    for item in (i for i in items if "children" in i["audiences"]):
+        posters = [f for f in item["files"] if f["role"] == "poster"]
+        assert posters, f"{item['id']} is for children but has no picture (items.csv column poster)"
+        sha = hashlib.sha256(library.store.path(posters[0]["sha256"]).read_bytes()).hexdigest()
+        assert sha == posters[0]["sha256"]
+        assert sha not in owner, f"{item['id']} shows the same picture as {owner.get(sha)}"
+        owner[sha] = item["id"]
+    assert len(owner) >= 10
+
+
+def test_svg_posters_are_plain_drawings(demo):
+    """No words to translate, nothing that runs or loads: shapes only, and small."""
+    for item in demo.manifest["items"]:
+        for f in item.get("files", []):
+            if f["role"] != "poster" or demo.manifest["files"][f["sha256"]]["mime"] != "image/svg+xml":
+                continue
+            path = demo.paths[f["sha256"]]
+            assert path.stat().st_size < 8_000, f"{path.name} is large for a poster"
+            root = ET.parse(path).getroot()
+            assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("viewBox"), path
+            for element in root.iter():
+                tag = element.tag.rpartition("}")[2]
+                assert tag not in {"script", "foreignObject", "text", "image", "style", "use"}, f"{path}: <{tag}>"
+                for name, value in element.attrib.items():
+                    assert not name.endswith("href") and not name.startswith("on"), f"{path}: {name}"
+                    assert "url(" not in value, f"{path}: {name}={value}"
 
 
 def test_demo_installed_and_every_file_served_with_its_hash(library, serve):

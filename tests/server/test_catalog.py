@@ -21,6 +21,27 @@ def test_migrated_once_with_wal(tmp_path):
     assert catalog.count() == 0 and catalog.generation() == 0
 
 
+def test_a_catalog_with_the_old_search_index_gets_the_new_one(filled):
+    path = filled.catalog.path
+    filled.catalog.close()
+    # The index as migrations 1-2 left it: titles and bodies, no column for kinds.
+    conn = sqlite3.connect(path)
+    with conn:
+        rows = conn.execute("SELECT rowid, title, body FROM items_fts").fetchall()
+        conn.execute("DROP TABLE items_fts")
+        conn.execute("CREATE VIRTUAL TABLE items_fts USING fts5(title, body, "
+                     "tokenize = 'unicode61 remove_diacritics 2')")
+        conn.executemany("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)", rows)
+        conn.execute("PRAGMA user_version = 2")
+    catalog = Catalog(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert [r[1] for r in conn.execute("PRAGMA table_info(items_fts)")] == ["title", "kind", "body"]
+    assert conn.execute("SELECT count(*) FROM items_fts WHERE kind != ''").fetchone()[0] == len(rows) == 7
+    conn.close()
+    assert ids(catalog.search("китоб", Filters(), limit=5)) == ["book-cat"]  # the kind's names
+    assert ids(catalog.search("ҳуруфот", Filters(), limit=5)) == ["doc-plan"]  # a document's words, kept
+
+
 @pytest.mark.parametrize("query,expected", [
     ("ҳисоб", "video-count"),             # Tajik as written
     ("ХИСОБ", "video-count"),             # Russian keyboard, capitals

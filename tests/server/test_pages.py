@@ -54,7 +54,7 @@ def test_every_page_links_every_language_for_this_page(live):
 @pytest.mark.parametrize("item_id,expected", [
     ("video-count", ["<video", 'kind="subtitles"', 'srclang="tg"']),
     ("book-cat", ['class="book"', "Гурбача хоб аст.", "<audio"]),
-    ("doc-plan", ["<h1>Нақшаи дарс</h1>", "Бозӣ бо рақамҳо"]),
+    ("doc-plan", ['<div class="doc"><p>Бозӣ бо рақамҳо']),  # its own heading repeated the title
     ("tip-sleep", ["Ҳар шаб дар як вақт хобонед."]),
     ("act-shapes", ["<ol class=\"steps\">", "<li>Шаклҳоро буред</li>"]),
     ("course-start", ["Дарси аввал", 'href="/item/doc-plan"', "/item/course-start/record"]),
@@ -66,7 +66,7 @@ def test_item_pages_for_every_kind(live, item_id, expected):
     assert status == 200
     for text in expected:
         assert text in html
-    assert re.search(r'<span class="badge" title="[^"]+">TG</span>', html)  # the item's language is shown
+    assert '<span class="badge">тоҷ.</span>' in html  # the item's language, in the reader's script
 
 
 def test_search_page_and_kind_empty_result(live, filled):
@@ -234,6 +234,12 @@ def test_usb_banner_and_status_page_in_the_readers_language(live, filled):
     assert "насб шуд" in html and "23 мавод" in html and "рад карда шуд: Имзои он нест" in html
     assert "it has no signature" not in html  # the English reason stays in the receipt, for a terminal
     assert "мушкилот" in live.get("/?lang=tg")[2].decode()  # the banner says something went wrong
+    # The receipt's time in digits as the box's clock reads it, not "2026-11-23T10:01:00Z".
+    assert "T10:01:00Z" not in html and re.search(r"<h2>2[34]\.11\.2026 \d\d:\d\d</h2>", html)
+    # A full banner where the field officer and the teacher look; one small line elsewhere.
+    assert 'class="banner failed"' in live.get("/classroom?lang=tg")[2].decode()
+    home = live.get("/?lang=tg")[2].decode()
+    assert 'class="notice failed"' in home and 'class="banner' not in home
 
 
 def test_status_page_says_what_the_box_needs_in_the_readers_language(live, filled):
