@@ -14,6 +14,7 @@ from server.answers import cacheable, from_a_game
 from server.errors import BadRequest, Forbidden, NotFound
 from server.files import file_url
 from server.i18n import language, pick
+from server.names import AGES
 from server.request_args import filters, int_arg
 from server.state import recorder, state
 from server.usage import invalid
@@ -77,7 +78,8 @@ def search():
 
 @bp.get("/facets")
 def facets():
-    return _answer(state().library.catalog.facets())
+    """The choices that still find items, given the filters already chosen (as /browse offers)."""
+    return _answer(state().library.catalog.facets(filters(), ages=AGES))
 
 
 @bp.post("/events")

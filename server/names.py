@@ -15,6 +15,7 @@ from server.i18n import CATALOGS, LANGUAGES, N_
 KIND_NAMES = {"video": N_("Videos"), "audio": N_("Songs and stories"), "book": N_("Picture books"),
               "document": N_("Readings"), "game": N_("Games"), "activity": N_("Activities"),
               "tip": N_("Tips"), "course": N_("Courses")}
+AGES = (2, 3, 4, 5, 6)  # the ages a phone can choose in /browse and /api/facets
 AUDIENCE_NAMES = {"children": N_("Children"), "parents": N_("Parents"), "educators": N_("Teachers")}
 SUBJECT_NAMES = {"literacy": N_("Letters and words"), "numeracy": N_("Numbers"),
                  "socio-emotional": N_("Feelings and friends"), "physical": N_("Movement"),

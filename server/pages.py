@@ -22,14 +22,13 @@ from server import health, usb_texts
 from usb_updater.status import UsbStatus
 from server.files import file_url
 from server.i18n import FALLBACK, LANGUAGES, NAMES, N_, gettext_, language, ngettext_, pick
-from server.names import AUDIENCE_NAMES, KIND_NAMES, SUBJECT_NAMES
+from server.names import AGES, AUDIENCE_NAMES, KIND_NAMES, SUBJECT_NAMES
 from server.request_args import filters
 from server.settings import BY_NAME
 from server.state import recorder, state
 
 bp = Blueprint("site", __name__)
 PAGE_SIZE = 24
-AGES = (2, 3, 4, 5, 6)
 # A content language on a card, shortened and in the reader's own script (never "TG" on a
 # Tajik page). A language without a short name here shows its code.
 SETTINGS_DEFAULT_NAME = BY_NAME["school_name"].default

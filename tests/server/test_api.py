@@ -43,6 +43,11 @@ def test_paging_and_filters(live):
     assert [i["id"] for i in ru["items"]] == ["doc-plan"]
     _, facets = live.json("/api/facets")
     assert "numeracy" in facets["subject"]
+    # Only the choices that still find something, given the others (issue 10, point 6): a
+    # parent's tip is about parenting and health, not numbers; the other kinds stay offered.
+    _, tips = live.json("/api/facets?kind=tip")
+    assert "numeracy" not in tips["subject"] and {"parenting", "health"} <= set(tips["subject"])
+    assert {"tip", "video", "game"} <= set(tips["kind"]) and tips["age"] == [3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("header,lang,title", [
