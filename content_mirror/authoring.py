@@ -3,6 +3,8 @@
 One reader for everything: `sanduq-server --demo` installs what it returns, and bundle
 building signs it. Every fault is reported with the sheet, row and column, as a content
 team sees them in a spreadsheet (row 1 is the header), all at once so one pass fixes all.
+Warnings (an item without a licence) are reported the same way but stop nothing: a library
+is not held back from the children for its paperwork.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from content_mirror.manifest import (AUDIENCES, FORMAT, ITEM_ID, KINDS, LANG, MIME_TYPES,
-                                     SUBJECTS, validate)
+from content_mirror.manifest import (AUDIENCES, CREDITS, FORMAT, ITEM_ID, KINDS, LANG, MIME_TYPES,
+                                     SUBJECTS, credit_fault, validate)
 from server.errors import InvalidSource
 from server.fsutil import sha256_file
 
 ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "subjects",
-                "duration", "file", "poster"}
+                "duration", "file", "poster", *CREDITS}
 ITEM_LANG_COLUMNS = {"title", "description", "text", "steps", "materials", "file", "subtitles"}
 PAGE_COLUMNS, PAGE_LANG_COLUMNS = {"book", "page", "picture"}, {"text", "narration"}
 COURSE_COLUMNS, COURSE_LANG_COLUMNS = {"course", "module", "lessons"}, {"title"}
@@ -31,10 +33,11 @@ MAX_ERRORS = 30
 
 @dataclass
 class Source:
-    """A read authoring folder: the manifest, and where each payload file lies."""
+    """A read authoring folder: the manifest, where each payload file lies, and what to improve."""
 
     manifest: dict
     paths: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def open(self, sha: str):
         return self.paths[sha].open("rb")
@@ -44,6 +47,8 @@ class _Reader:
     def __init__(self, root: Path):
         self.root = root.resolve()
         self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.more_warnings = 0
         self.files: dict[str, dict] = {}
         self.paths: dict[str, Path] = {}
         self._hashed: dict[Path, str] = {}
@@ -51,6 +56,16 @@ class _Reader:
     def error(self, where: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(f"{where}: {message}")
+
+    def warn(self, where: str, message: str) -> None:
+        if len(self.warnings) < MAX_ERRORS:
+            self.warnings.append(f"{where}: {message}")
+        else:
+            self.more_warnings += 1
+
+    def all_warnings(self) -> list[str]:
+        more = [f"... and {self.more_warnings} more warnings like these"] if self.more_warnings else []
+        return self.warnings + more
 
     def sheet(self, name: str, fixed: set[str], per_lang: set[str], required: bool) -> list[tuple[str, dict]]:
         path = self.root / name
@@ -142,7 +157,7 @@ def _words(reader: _Reader, where: str, text: str, allowed: tuple[str, ...] | No
     return out
 
 
-def _item(reader: _Reader, where: str, row: dict) -> dict | None:
+def _item(reader: _Reader, where: str, row: dict, credits: dict[str, str]) -> dict | None:
     item_id, kind = row.get("id", ""), row.get("kind", "")
     if not ITEM_ID.fullmatch(item_id):
         reader.error(f"{where}, column id", f"{item_id!r} must be lowercase letters, digits and -")
@@ -193,11 +208,44 @@ def _item(reader: _Reader, where: str, row: dict) -> dict | None:
         sha = reader.file(f"{where}, column subtitles_{lang}", rel, ("text/vtt",))
         if sha:
             item["files"].append({"role": "subtitles", "lang": lang, "sha256": sha})
+    _credit(reader, where, item, row, credits)
     if kind == "tip" and not item["text"]:
         reader.error(where, "a tip needs its text in text_LANG columns")
     if kind == "activity" and not (item["steps"] or item["text"]):
         reader.error(where, "an activity needs steps_LANG or text_LANG")
     return item
+
+
+def _credit(reader: _Reader, where: str, item: dict, row: dict, defaults: dict[str, str]) -> None:
+    """The item's licence, author, copyright and source: its own cells, else library.toml's."""
+    for name in CREDITS:
+        value = row.get(name) or defaults.get(name)
+        fault = value and credit_fault(name, value)
+        if fault:
+            reader.error(f"{where}, column {name}", fault)
+        elif value:
+            item[name] = value
+    licence = item.get("licence", "")
+    if not (row.get("licence") or defaults.get("licence")):
+        reader.warn(f"{where}, column licence", f"{item['id']!r} has no licence; give one (for example "
+                                                f"CC-BY-4.0), or a licence for every item in library.toml")
+    # CC BY, BY-SA, BY-NC...: the licence itself asks that the creator be named.
+    elif re.match(r"CC[-\s]BY\b", licence, re.I) and not (item.get("author") or item.get("copyright")):
+        reader.warn(f"{where}, column author", f"{item['id']!r} is under {licence}, which asks that its "
+                                               f"author be credited; fill column author or copyright")
+
+
+def _library_credits(reader: _Reader, settings: dict) -> dict[str, str]:
+    """Credits library.toml gives every item (licence = "CC-BY-4.0"...), the faulty ones reported."""
+    credits = {}
+    for name in CREDITS:
+        if name in settings:
+            fault = credit_fault(name, settings[name])
+            if fault:
+                reader.error(f"library.toml, {name}", fault)
+            else:
+                credits[name] = settings[name]
+    return credits
 
 
 def _check_game(reader: _Reader, where: str, path: Path) -> None:
@@ -221,9 +269,10 @@ def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
             settings = tomllib.loads((root / "library.toml").read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             reader.error("library.toml", f"cannot be read ({e})")
+    credits = _library_credits(reader, settings)
     items: dict[str, dict] = {}
     for where, row in reader.sheet("items.csv", ITEM_COLUMNS, ITEM_LANG_COLUMNS, True):
-        item = _item(reader, where, row)
+        item = _item(reader, where, row, credits)
         if item is None:
             continue
         if item["id"] in items:
@@ -237,12 +286,14 @@ def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
         if item["kind"] == "course" and not item.get("modules"):
             reader.error("courses.csv", f"course {item['id']!r} has no modules")
     if reader.errors:
+        warnings = reader.all_warnings()
+        also = "\nand warnings (a build would go ahead with these):\n" + "\n".join(warnings) if warnings else ""
         raise InvalidSource(f"The authoring folder {root} has {len(reader.errors)} "
-                            f"problem(s) to fix:\n" + "\n".join(reader.errors))
+                            f"problem(s) to fix:\n" + "\n".join(reader.errors) + also)
     manifest = {"format": FORMAT, "channel": settings.get("channel", "local"),
                 "sequence": sequence or settings.get("sequence", 1), "full": True,
                 "items": [_tidy(item) for item in items.values()], "files": reader.files}
-    return Source(validate(manifest), reader.paths)
+    return Source(validate(manifest), reader.paths, reader.all_warnings())
 
 
 def _children(reader: _Reader, sheet: str, columns: set[str], lang_columns: set[str],

@@ -40,10 +40,48 @@ MAX_ITEMS = 100_000
 MAX_FILES = 1_000_000
 MAX_TEXT = 20_000  # characters in one text field; a lesson plan fits, a novel does not
 MAX_LIST = 500
+# Credits (issue 11): what CC BY and its like require a copy to show, field -> most characters.
+# Optional, so manifests made before them stay valid. Plain text, not per-language like titles:
+# a licence is an id ("CC-BY-4.0"), and a name or a copyright notice is reproduced as the work
+# gives it (CC BY asks that notices be kept, not translated).
+CREDITS = {"licence": 100, "author": 300, "copyright": 300, "source": 500}
+# Control characters (a line break too: a credit is one line), and the marks that reverse the
+# order text is shown in, which could make a credit read as someone else's.
+NOT_IN_A_CREDIT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+TURNS_TEXT = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# A word that begins "name:" with more after it reads as an address (https://..., data:...),
+# at the start or after a space or an opening mark; "File:" inside an address is its path.
+ADDRESS = re.compile(r"(?:^|[\s(\[<\"'«,;])([A-Za-z][A-Za-z0-9+.-]*):(?=\S)")
 
 
 def is_sha256(name: object) -> bool:
     return isinstance(name, str) and SHA256.fullmatch(name) is not None
+
+
+def credit_fault(field: str, value: object) -> str | None:
+    """Why VALUE cannot be an item's credit FIELD (a key of CREDITS), in a few words; None if it can.
+
+    A `source` is shown as text, never as a link: a box is offline, so a link out would lead a
+    parent nowhere (or onto paid mobile data). Addresses in it must still be http(s), because
+    a reader may copy one into a browser and other programs read the API: `javascript:`,
+    `data:` or `file:` are never where a book came from.
+    """
+    if not isinstance(value, str):
+        return "must be text"
+    if not value.strip():
+        return "must not be empty (leave the field out instead)"
+    if len(value) > CREDITS[field]:
+        return f"must be at most {CREDITS[field]} characters"
+    if NOT_IN_A_CREDIT.search(value):
+        return "must be one line, without control characters"
+    if TURNS_TEXT.search(value):
+        return "must not hold marks that change the text's direction"
+    if field == "source":
+        for scheme in ADDRESS.findall(value):
+            if scheme.lower() not in ("http", "https"):
+                return (f"{scheme[:40] + ':'!r} is not a web address Sanduq accepts; write addresses "
+                        "with http:// or https://, or put a space after the colon")
+    return None
 
 
 def _fail(where: str, what: str) -> None:
@@ -197,8 +235,12 @@ def _item(where: str, item: Any, files: dict) -> None:
         if ref.get("lang") is not None and not LANG.fullmatch(str(ref["lang"])):
             _fail(f"{where}.files", f"{str(ref['lang'])[:10]!r} is not a language code")
         _int(f"{where}.files.page", ref.get("page"), 1, len(pages) or 1)
+    for field in CREDITS:
+        if field in item and (fault := credit_fault(field, item[field])):
+            _fail(f"{where}.{field}", fault)
     known = {"id", "kind", "title", "description", "text", "steps", "materials", "languages",
-             "audiences", "subjects", "age_min", "age_max", "duration", "pages", "modules", "files"}
+             "audiences", "subjects", "age_min", "age_max", "duration", "pages", "modules", "files",
+             *CREDITS}
     unknown = set(item) - known
     if unknown:
         _fail(where, f"has unknown fields {', '.join(sorted(unknown))[:100]}")

@@ -25,7 +25,11 @@ MAX_EVENTS = 100
 
 
 def public_item(item: dict, lang: str) -> dict:
-    """An item as the API shows it: titles picked for LANG, and a URL for every file."""
+    """An item as the API shows it: titles picked for LANG, and a URL for every file.
+
+    Its credits (`licence`, `author`, `copyright`, `source`) come as the manifest gave them,
+    and only when given: the licence as its id ("CC-BY-4.0"), for a program to read.
+    """
     out = dict(item)
     out["titles"] = item["title"]
     out["title"] = pick(item["title"], lang)

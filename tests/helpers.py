@@ -20,15 +20,15 @@ from waitress import wasyncore
 
 T = TypeVar("T")
 
-ITEMS = """id,kind,languages,audiences,age_min,age_max,subjects,duration,title_tg,title_ru,title_en,description_ru,text_tg,text_ru,text_en,steps_tg,file,file_tg,file_ru,poster,subtitles_tg
-video-count,video,tg,children,3,6,numeracy,0:12,Ҳисоб то панҷ,Счёт до пяти,Counting to five,Считаем яблоки,,,,,media/count.mp4,,,media/cover.svg,media/count.tg.vtt
-doc-plan,document,tg ru,educators,,,teaching,,Нақшаи дарс барои омӯзгор,План урока для воспитателя,Lesson plan for teachers,,,,,,,media/plan.tg.md,media/plan.ru.md,,
-tip-sleep,tip,tg ru en,parents,3,6,parenting health,,Хоби хуб,Хороший сон,Good sleep,,Ҳар шаб дар як вақт хобонед.,Укладывайте ребёнка в одно и то же время.,Put your child to bed at the same time every night.,,,,,,
+ITEMS = """id,kind,languages,audiences,age_min,age_max,subjects,duration,title_tg,title_ru,title_en,description_ru,text_tg,text_ru,text_en,steps_tg,file,file_tg,file_ru,poster,subtitles_tg,licence,author,copyright,source
+video-count,video,tg,children,3,6,numeracy,0:12,Ҳисоб то панҷ,Счёт до пяти,Counting to five,Считаем яблоки,,,,,media/count.mp4,,,media/cover.svg,media/count.tg.vtt,CC-BY-4.0,Рухшона Каримова,© 2021 Pratham Books,"Bloom Library, https://bloomlibrary.org/book/count-to-five-a-very-long-address-that-must-wrap"
+doc-plan,document,tg ru,educators,,,teaching,,Нақшаи дарс барои омӯзгор,План урока для воспитателя,Lesson plan for teachers,,,,,,,media/plan.tg.md,media/plan.ru.md,,,,,,
+tip-sleep,tip,tg ru en,parents,3,6,parenting health,,Хоби хуб,Хороший сон,Good sleep,,Ҳар шаб дар як вақт хобонед.,Укладывайте ребёнка в одно и то же время.,Put your child to bed at the same time every night.,,,,,,,Used with permission,Шӯъбаи маориф,,
 act-shapes,activity,tg,parents children,4,6,numeracy creative,15:00,Шаклҳои ҷолиб,Весёлые фигуры,Fun shapes,,,,,"Коғаз гиред
-Шаклҳоро буред",,,,,
-book-cat,book,tg ru en,children,3,5,literacy,,Гурбача,Котёнок,The kitten,,,,,,,,,media/cover.svg,
-course-start,course,tg ru en,educators,,,teaching,,Оғози кор,Начало работы,Getting started,,,,,,,,,,
-game-count,game,tg ru en,children,3,6,numeracy,,Бозии рақамҳо,Игра с цифрами,Number game,,,,,,media/game.zip,,,,
+Шаклҳоро буред",,,,,,,,,
+book-cat,book,tg ru en,children,3,5,literacy,,Гурбача,Котёнок,The kitten,,,,,,,,,media/cover.svg,,CC-BY-SA-4.0,,© 2019 African Storybook,African Storybook
+course-start,course,tg ru en,educators,,,teaching,,Оғози кор,Начало работы,Getting started,,,,,,,,,,,,,,
+game-count,game,tg ru en,children,3,6,numeracy,,Бозии рақамҳо,Игра с цифрами,Number game,,,,,,media/game.zip,,,,,,,,
 """
 PAGES = """book,page,picture,text_tg,text_ru,text_en,narration_ru
 book-cat,1,media/cover.svg,Гурбача хоб аст.,Котёнок спит.,The kitten sleeps.,media/p1.ru.mp3

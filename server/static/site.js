@@ -242,7 +242,7 @@
     store.set("teacher", true);  // from now on this device's item pages offer "Add to today's class"
     var ids = store.get("playlist", []), grid = $("[data-playlist-items]");
     var empty = $("[data-playlist-empty]"), undo = $("[data-playlist-undo]");
-    var removeLabel = $("[data-remove-label]").innerHTML;
+    var words = $("[data-remove-label]"), removeLabel = (words.content || words).textContent;
     function show() {
       ids = store.get("playlist", []);
       playlist.hidden = !ids.length;

@@ -2,6 +2,7 @@ import pytest
 
 from content_mirror.authoring import read_source
 from server.errors import InvalidSource
+from content_mirror.demo import SOURCE as DEMO
 from tests.helpers import COURSES, ITEMS, PAGES, write_source
 
 
@@ -44,6 +45,10 @@ def test_excel_bom_is_accepted(tmp_path):
     (("Хоби хуб,Хороший сон,Good sleep", ",,"), "items.csv row 4: needs a title"),
     (("subtitles_tg", "subtitle_tg"), "items.csv column 'subtitle_tg': is not a known column"),
     (("Fun shapes", "Fun, shapes"), "items.csv row 5: has more cells than the header row"),
+    (("CC-BY-SA-4.0", "CC-BY-SA-4.0 " + "x" * 100), "items.csv row 6, column licence: must be at most 100 characters"),
+    (("© 2019 African Storybook", '"© 2019\nAfrican Storybook"'), "items.csv row 6, column copyright: must be one line"),
+    (("African Storybook\n", "javascript:alert(1)\n"),
+     "items.csv row 6, column source: 'javascript:' is not a web address Sanduq accepts"),
 ])
 def test_faults_name_sheet_row_and_column(tmp_path, change, message):
     root = write_source(tmp_path, items=ITEMS.replace(*change))
@@ -66,3 +71,79 @@ def test_not_utf8_says_how_to_save(tmp_path):
     (root / "items.csv").write_bytes("id,kind\nx,tip\n".encode() + "Ҳ".encode("cp1251", "replace") + b"\xff")
     with pytest.raises(InvalidSource, match="save it as 'CSV UTF-8'"):
         read_source(root)
+
+
+def test_credits_come_from_their_columns(source):
+    items = {i["id"]: i for i in read_source(source).manifest["items"]}
+    assert items["video-count"]["licence"] == "CC-BY-4.0"
+    assert items["video-count"]["author"] == "Рухшона Каримова"
+    assert items["video-count"]["copyright"] == "© 2021 Pratham Books"
+    assert items["video-count"]["source"].startswith("Bloom Library, https://bloomlibrary.org/")
+    assert items["tip-sleep"]["licence"] == "Used with permission" and "copyright" not in items["tip-sleep"]
+    assert not {"licence", "author", "copyright", "source"} & set(items["doc-plan"])
+
+
+def test_an_item_without_a_licence_is_a_warning_naming_its_row(source):
+    """CC BY and its like require credit: `check` says which rows lack a licence, and the
+    build still goes ahead (a library is not held back for it)."""
+    read = read_source(source)
+    assert len(read.manifest["items"]) == 7
+    assert [w.split(":")[0] for w in read.warnings] == [
+        "items.csv row 3, column licence", "items.csv row 5, column licence",
+        "items.csv row 7, column licence", "items.csv row 8, column licence"]
+    assert "'doc-plan' has no licence" in read.warnings[0]
+
+
+def test_library_toml_gives_credits_an_items_own_cells_override(source):
+    (source / "library.toml").write_text(
+        'channel = "test"\nlicence = "CC-BY-4.0"\ncopyright = "© 2026 Шӯъбаи маориф"\n'
+        'source = "Китобхонаи мактаб"\n', encoding="utf-8")
+    read = read_source(source)
+    items = {i["id"]: i for i in read.manifest["items"]}
+    assert items["doc-plan"]["licence"] == "CC-BY-4.0" and items["doc-plan"]["source"] == "Китобхонаи мактаб"
+    assert items["doc-plan"]["copyright"] == "© 2026 Шӯъбаи маориф" and "author" not in items["doc-plan"]
+    assert items["book-cat"]["licence"] == "CC-BY-SA-4.0" and items["book-cat"]["source"] == "African Storybook"
+    assert items["tip-sleep"]["copyright"] == "© 2026 Шӯъбаи маориф"
+    assert read.warnings == []
+
+
+def test_library_toml_credits_are_checked(source):
+    (source / "library.toml").write_text('channel = "test"\nlicence = 4\nsource = "data:,x"\n',
+                                         encoding="utf-8")
+    with pytest.raises(InvalidSource) as caught:
+        read_source(source)
+    assert "library.toml, licence: must be text" in caught.value.message
+    assert "library.toml, source: 'data:' is not a web address" in caught.value.message
+
+
+def test_cc_by_without_anyone_to_credit_is_a_warning(source):
+    items = ITEMS.replace("CC-BY-SA-4.0,,© 2019 African Storybook,", "CC-BY-SA-4.0,,,")
+    items = items.replace("Used with permission,Шӯъбаи маориф,", "Used by permission,,")  # not CC
+    (source / "items.csv").write_text(items, encoding="utf-8")
+    warnings = [w for w in read_source(source).warnings if "column author" in w]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("items.csv row 6, column author: 'book-cat' is under CC-BY-SA-4.0, which asks")
+
+
+def test_warnings_are_listed_beside_faults(source):
+    (source / "items.csv").write_text(ITEMS.replace("tip-sleep,tip,", "tip-sleep,tipp,"), encoding="utf-8")
+    with pytest.raises(InvalidSource) as caught:
+        read_source(source)
+    assert "items.csv row 3, column licence: 'doc-plan' has no licence" in caught.value.message
+
+
+def test_the_demo_credits_every_item():
+    read = read_source(DEMO)
+    assert read.warnings == []
+    for item in read.manifest["items"]:
+        assert (item["licence"], item["author"], item["source"]) == (
+            "CC-BY-4.0", "Sanduq project", "Sanduq demo library"), item["id"]
+        assert "Sanduq project" in item["copyright"]
+
+
+def test_many_warnings_are_counted_not_listed(tmp_path):
+    tips = "".join(f"tip-{n},tip,tg,parents,,,,,Маслиҳат {n},,,,Матн,,,,,,,,,,,,\n" for n in range(35))
+    root = write_source(tmp_path, items=ITEMS.splitlines(keepends=True)[0] + tips, pages="book,page\n",
+                        courses="course,module\n")
+    warnings = read_source(root).warnings
+    assert len(warnings) == 31 and warnings[-1] == "... and 5 more warnings like these"

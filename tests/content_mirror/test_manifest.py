@@ -34,6 +34,17 @@ def break_(manifest, how):
     (lambda m: m["items"][0].update(extra=1), "unknown fields"),
     (lambda m: m["items"].append(copy.deepcopy(m["items"][0])), "appears twice"),
     (lambda m: m["items"][0].update(description={"tg": "x" * 30_000}), "at most"),
+    (lambda m: m["items"][0].update(licence=["CC-BY-4.0"]), "licence: must be text"),
+    (lambda m: m["items"][0].update(author={"tg": "Каримова"}), "author: must be text"),
+    (lambda m: m["items"][0].update(licence="CC-BY-" + "4" * 200), "licence: .*at most 100"),
+    (lambda m: m["items"][0].update(copyright=""), "copyright: must not be empty"),
+    (lambda m: m["items"][0].update(copyright="© 2021\nPratham Books"), "copyright: must be one line"),
+    (lambda m: m["items"][0].update(author="Pratham\x00Books"), "author: must be one line"),
+    (lambda m: m["items"][0].update(author="\u202eskoob mahtarP"), "author: .*direction"),
+    (lambda m: m["items"][0].update(source="javascript:alert(1)"), "source: 'javascript:' .*http"),
+    (lambda m: m["items"][0].update(source="Bloom Library, JavaScript:alert(1)"), "source: 'JavaScript:'"),
+    (lambda m: m["items"][0].update(source="data:text/html,<script>alert(1)</script>"), "source: 'data:'"),
+    (lambda m: m["items"][0].update(source="file:///etc/passwd"), "source: 'file:'"),
 ])
 def test_hostile_manifests_are_refused(manifest, how, words):
     with pytest.raises(InvalidSource, match=words):
@@ -43,3 +54,20 @@ def test_hostile_manifests_are_refused(manifest, how, words):
 def test_titles_with_markup_are_kept_as_text(manifest):
     manifest["items"][0]["title"]["en"] = "<script>alert(1)</script>"
     assert validate(manifest)["items"][0]["title"]["en"].startswith("<script>")
+
+
+def test_credits_are_kept_as_given(manifest):
+    item = manifest["items"][0]
+    item.update(licence="CC-BY-4.0", author="Рухшона Каримова", copyright="© 2021 Pratham Books",
+                source="Bloom Library, https://bloomlibrary.org/book/abc?lang=tg (page 2)")
+    assert validate(manifest)["items"][0]["source"].endswith("(page 2)")
+    item.update(source="Шӯъбаи маориф: дафтари 3", licence="Used with permission")  # text, no address
+    validate(manifest)
+
+
+def test_manifests_made_before_credits_stay_valid(manifest):
+    """A box must still take the bundles built before items carried credits."""
+    for item in manifest["items"]:
+        for field in ("licence", "author", "copyright", "source"):
+            item.pop(field, None)
+    assert validate(manifest) is manifest

@@ -33,6 +33,17 @@ def test_items_have_the_interface_fields(live):
             assert {"sha256", "size", "mime", "url"} <= set(f)
 
 
+def test_items_carry_their_credits(live):
+    _, item = live.json("/api/items/video-count?lang=ru")
+    assert (item["licence"], item["author"], item["copyright"]) == (
+        "CC-BY-4.0", "Рухшона Каримова", "© 2021 Pratham Books")
+    assert item["source"].startswith("Bloom Library, https://bloomlibrary.org/")
+    _, listed = live.json("/api/items?limit=200")
+    by_id = {i["id"]: i for i in listed["items"]}
+    assert by_id["book-cat"]["licence"] == "CC-BY-SA-4.0" and "author" not in by_id["book-cat"]
+    assert not {"licence", "author", "copyright", "source"} & set(by_id["doc-plan"])  # only when given
+
+
 def test_paging_and_filters(live):
     _, first = live.json("/api/items?limit=2")
     _, second = live.json("/api/items?limit=2&offset=2")

@@ -3,6 +3,7 @@
 import gzip
 import http.client
 import re
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -67,6 +68,30 @@ def test_item_pages_for_every_kind(live, item_id, expected):
     for text in expected:
         assert text in html
     assert '<span class="badge">тоҷ.</span>' in html  # the item's language, in the reader's script
+
+
+def credit_line(html: str) -> str | None:
+    found = re.search(r'<p class="meta credit">(.*?)</p>', html, re.S)
+    return found and found.group(1)
+
+
+def test_item_page_credits_the_work_in_the_readers_language(live):
+    """Issue 11: CC BY requires credit. The labels are in the reader's language; the data
+    (names, the licence, the source) as written, marked as of no declared language, so a
+    Tajik page has no English word of its own."""
+    credit = credit_line(live.get("/item/video-count", {"Accept-Language": "tg"})[2].decode())
+    assert credit.startswith("Муаллиф: ")
+    assert "Рухшона Каримова" in credit and "© 2021 Pratham Books" in credit
+    assert "Иҷозатнома: <span" in credit and ">CC BY 4.0</span>" in credit  # not "CC-BY-4.0"
+    assert "Манбаъ: <span" in credit and "https://bloomlibrary.org/book/count-to-five" in credit
+    assert "<a " not in credit  # a box is offline: the source is words, never a link out
+    words = unescape(re.sub(r'<span lang="" translate="no">[^<]*</span>', "", credit))
+    assert not re.findall(r"[A-Za-z]{2,}", words)
+    credit = credit_line(live.get("/item/book-cat", {"Accept-Language": "ru"})[2].decode())
+    assert "Лицензия: <span" in credit and ">CC BY-SA 4.0<" in credit and "Источник: " in credit
+    assert "Автор" not in credit  # only what the item has
+    assert ">Used with permission<" in credit_line(live.get("/item/tip-sleep?lang=tg")[2].decode())
+    assert credit_line(live.get("/item/doc-plan?lang=tg")[2].decode()) is None
 
 
 def test_search_page_and_kind_empty_result(live, filled):

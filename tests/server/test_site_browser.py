@@ -177,7 +177,9 @@ def test_classroom_plays_the_list_full_screen_and_the_teacher_can_change_it(site
         cards = page.locator("[data-playlist-items] .card")
         page.wait_for_function("() => document.querySelectorAll('[data-playlist-items] .card img').length === 3")
         shot(page, "classroom-ru")
-        page.click("[data-playlist-items] .class-item:has(a[href*='video-counting']) .remove")
+        remove = page.locator("[data-playlist-items] .class-item:has(a[href*='video-counting']) .remove")
+        assert remove.get_attribute("aria-label") == "Убрать из сегодняшнего занятия"
+        remove.click()
         assert cards.count() == 2
         page.click("[data-playlist-clear]")
         assert cards.count() == 0 and page.locator("[data-playlist-empty]").is_visible()
