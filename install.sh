@@ -375,10 +375,13 @@ case "${1:-}" in
         # parsers, dnsmasq and a DHCP client (busybox) in network namespaces, dig, NetworkManager's
         # keyfile reader, zbar to read the poster's QR codes back; systemd-analyze, udevadm
         # and the shell linter for the units and scripts; Unicode's emoji data (which symbols
-        # old phones have) and a colour emoji font, so screenshots show what a phone shows.
+        # old phones have) and a colour emoji font, so screenshots show what a phone shows;
+        # poppler-utils, with which `sanduq-mirror import-pdf` draws and reads PDF storybooks
+        # (rsvg-convert makes the tests' PDFs, in fontconfig's DejaVu Sans for their Cyrillic);
+        # ffmpeg, with which `sanduq-mirror build` makes videos fit for phones.
         apt_install chromium minisign e2fsprogs dosfstools mtools fusefat fuse3 exfatprogs exfat-fuse \
             util-linux mount hostapd dnsmasq-base iproute2 busybox bind9-dnsutils librsvg2-bin zbar-tools \
-            python3-gi gir1.2-nm-1.0 systemd udev shellcheck unicode-data fonts-noto-color-emoji
+            python3-gi gir1.2-nm-1.0 systemd udev shellcheck unicode-data fonts-noto-color-emoji poppler-utils ffmpeg
         make_venv "[test]"
         say "Installed into $venv"
         ;;

@@ -120,10 +120,20 @@ def _delta(manifest: dict, old: dict) -> dict:
 
 def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None = None,
           since: Path | None = None, name: str | None = None,
-          progress: Callable[[int, int], None] | None = None) -> BuildResult:
-    """Write a signed bundle of the authoring folder SOURCE onto STICK."""
+          progress: Callable[[int, int], None] | None = None, videos=None,
+          report: Callable[[str], None] = print) -> BuildResult:
+    """Write a signed bundle of the authoring folder SOURCE onto STICK.
+
+    VIDEOS (content_mirror.video.Limits) makes every video fit for phones first, as
+    `sanduq-mirror build` does unless told not to; REPORT gets a line for each change.
+    """
     key = minisign.read_secret_key(secret_key)
     source_read = read_source(source, sequence=sequence)
+    if videos is not None:
+        from content_mirror.video import fit_videos
+
+        source_read = fit_videos(source_read, source, videos, report)
+        validate(source_read.manifest)
     manifest, paths = source_read.manifest, source_read.paths
     shipped = set(manifest["files"])
     if since is not None:

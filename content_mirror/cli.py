@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from server.errors import Refused, SanduqError, run_cli
+from content_mirror.manifest import AUDIENCES
+from server.errors import BadRequest, Refused, SanduqError, run_cli
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--since", type=Path, metavar="OLD_MANIFEST",
                        help="build a delta: only what changed since this earlier manifest.json")
     build.add_argument("--name", help="the bundle's folder name (default: CHANNEL-SEQUENCE)")
+    build.add_argument("--video-height", type=int, default=480, metavar="LINES",
+                       help="encode videos taller than this (default 480)")
+    build.add_argument("--video-kbps", type=int, default=1000, metavar="KBPS",
+                       help="encode videos of a higher bit rate than this (default 1000)")
+    build.add_argument("--keep-videos", action="store_true",
+                       help="ship videos as they are, without making them fit for phones (needs no ffmpeg)")
     verify = commands.add_parser("verify", help="check every bundle on a stick without importing",
                                  description="Check every bundle on STICK as a box would: signature, "
                                              "manifest, and every payload file's size and hash.")
@@ -40,6 +47,23 @@ def parser() -> argparse.ArgumentParser:
                                 description="Read an authoring folder the way a build would and "
                                             "list every fault with its sheet, row and column.")
     check.add_argument("source", type=Path, metavar="SOURCE")
+    pdf = commands.add_parser("import-pdf", help="add a PDF storybook to an authoring folder as a picture book",
+                              description="Add the storybook PDF (one page per spread) to the authoring folder "
+                                          "SOURCE, made if new, as a picture book: each page drawn for phones, "
+                                          "its words taken out so the book is searched, narration from a folder "
+                                          "of MP3s named by page, the PDF kept for printing (docs/pdf-books.md). "
+                                          "Needs poppler-utils.")
+    pdf.add_argument("pdf", type=Path, metavar="PDF")
+    pdf.add_argument("source", type=Path, metavar="SOURCE")
+    pdf.add_argument("--id", required=True, dest="book_id", help="the book's id: lowercase letters, digits and -")
+    pdf.add_argument("--lang", required=True, help="the language of the book's words: tg, ru, en ...")
+    pdf.add_argument("--title", help="the title (default: the PDF's own title, else its file name)")
+    pdf.add_argument("--narration", type=Path, metavar="DIR",
+                     help="a folder of MP3 recordings named by page: 1.mp3, 02.mp3, page-3.mp3 ...")
+    pdf.add_argument("--audience", action="append", choices=AUDIENCES,
+                     help="who the book is for (default: children); repeat for several")
+    pdf.add_argument("--age-min", type=int, metavar="YEARS", help="the youngest age the book suits")
+    pdf.add_argument("--age-max", type=int, metavar="YEARS", help="the oldest age the book suits")
     return p
 
 
@@ -58,9 +82,13 @@ def _main(argv: list[str] | None) -> int:
               "Copy sanduq.pub to each box's trusted-keys folder; keep sanduq.key secret.")
     elif args.command == "build":
         from content_mirror.bundle import build, progress_bar
+        from content_mirror.video import Limits
 
+        if not (120 <= args.video_height <= 2160 and 100 <= args.video_kbps <= 20_000):
+            raise BadRequest("--video-height must be 120 to 2160 and --video-kbps 100 to 20000.")
+        videos = None if args.keep_videos else Limits(args.video_height, args.video_kbps)
         result = build(args.source, args.stick, args.key, sequence=args.sequence, since=args.since,
-                       name=args.name, progress=progress_bar("Copying"))
+                       name=args.name, progress=progress_bar("Copying"), videos=videos)
         m = result.manifest
         kind = f"delta since {m['since']}" if m.get("since") else "full"
         print(f"Built {result.folder} ({kind}): {m['channel']} update {m['sequence']}, "
@@ -85,10 +113,22 @@ def _main(argv: list[str] | None) -> int:
     elif args.command == "check":
         from content_mirror.authoring import read_source
 
-        manifest = read_source(args.source).manifest
+        source = read_source(args.source)
+        for warning in source.warnings:
+            print(f"Warning: {warning}")
+        manifest = source.manifest
         size = sum(f["size"] for f in manifest["files"].values())
         print(f"{args.source}: {len(manifest['items'])} items, {len(manifest['files'])} files, "
               f"{size / 1e6:.1f} MB; no problems found.")
+    elif args.command == "import-pdf":
+        from content_mirror.pdfbook import import_pdf
+
+        book = import_pdf(args.pdf, args.source, book_id=args.book_id, lang=args.lang, title=args.title,
+                          narration=args.narration, audiences=tuple(args.audience or ("children",)),
+                          age_min=args.age_min, age_max=args.age_max)
+        print(f"Added the book {book.book_id!r}, {book.title!r}, to {args.source}: {book.pages} pages, "
+              f"{book.narrated} with narration; its pictures, recordings and the PDF for printing are in "
+              f"{book.folder}. Check the folder with: sanduq-mirror check {args.source}")
     return 0
 
 

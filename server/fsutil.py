@@ -1,17 +1,20 @@
 """Writing files so that a power cut or a pulled stick leaves the old file or the new one,
-never half of one; hashing files; the UTC time stamps the box writes. Imports nothing of
-Sanduq's, so every package may use it.
+never half of one; hashing files; the UTC time stamps the box writes; finding the programs
+a build runs. Imports only server.errors (the ground floor too), so every package may use it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, BinaryIO, Callable, Iterator
+
+from server.errors import SanduqError
 
 CHUNK = 1024 * 1024
 
@@ -77,3 +80,15 @@ def sha256_file(path: Path | str) -> str:
 def utc_now() -> str:
     """Now in UTC as the box writes it in receipts and manifests: 2026-11-23T10:00:00Z."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def program(name: str, package: str, purpose: str) -> str:
+    """The path of the program NAME, or a SanduqError saying how to install it (Debian PACKAGE).
+
+    The content team's tools (ffmpeg, poppler) run on their machine, never on a box.
+    """
+    path = shutil.which(name)
+    if path is None:
+        raise SanduqError(f"{name} is needed {purpose}; install it with "
+                          f"'sudo apt-get install {package}' on this machine and try again.")
+    return path

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.slow  # each script builds its own library or store and
 
 @pytest.mark.parametrize("name", [
     "export",
+    "pdfbook",
     "scrub",
+    "video",
     # These start server processes under hundreds of connections, or mount a stick image.
     pytest.param("classroom", marks=pytest.mark.system),
     pytest.param("run", marks=pytest.mark.system),

@@ -81,7 +81,7 @@ def test_cli_keygen_build_verify(tmp_path, source):
                               capture_output=True, text=True, timeout=60)
 
     assert run("keygen", tmp_path / "k").returncode == 0
-    built = run("build", source, tmp_path / "stick", "--key", tmp_path / "k" / "sanduq.key")
+    built = run("build", source, tmp_path / "stick", "--key", tmp_path / "k" / "sanduq.key", "--keep-videos")
     assert built.returncode == 0 and "test update 1, 7 items" in built.stdout
     ok = run("verify", tmp_path / "stick", "--pubkey", tmp_path / "k" / "sanduq.pub")
     assert ok.returncode == 0 and "test-000001: ok" in ok.stdout

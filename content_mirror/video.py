@@ -1,0 +1,186 @@
+"""Videos fit for phones and a shared hotspot, made so at build time (never on the Pi).
+
+A video plays on a five-year-old phone over the box's Wi-Fi when it is H.264 with AAC sound
+in an MP4 whose index (`moov`) comes before the pictures (without it many phones wait for the
+whole file before playing), no taller than 480 lines and about 1 Mbps (a room of phones shares
+the hotspot's airtime). `fit_videos` looks at every video of a read authoring folder and:
+
+    keeps   a file that is all of that: not a byte changes;
+    remuxes one that only has its index at the end: ffmpeg -c copy -movflags +faststart;
+    encodes the rest once with ffmpeg (libx264 + AAC) to the limits.
+
+It also draws a poster from a frame of a video that has none. Results are kept in the
+authoring folder's `.sanduq-cache/videos/`, named by the source's hash and the limits, so
+the next build reuses them. ffmpeg and ffprobe come from Debian (`apt-get install ffmpeg`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from content_mirror.authoring import Source
+from server.errors import InvalidSource
+from server.fsutil import program, sha256_file
+
+CACHE = Path(".sanduq-cache") / "videos"
+PROBE_SECONDS = 60
+ENCODE_SECONDS_PER_MEDIA_SECOND = 20  # a hung ffmpeg is stopped; a real encode is far quicker
+
+
+@dataclass(frozen=True)
+class Limits:
+    height: int = 480
+    kbps: int = 1000  # the video's own rate; sound adds 96 kbps
+
+    def tag(self) -> str:
+        return f"{self.height}p-{self.kbps}k"
+
+
+@dataclass
+class Probe:
+    video: str | None
+    audio: str | None
+    height: int
+    kbps: int
+    seconds: float
+    index_first: bool
+
+
+def index_first(path: Path) -> bool:
+    """Whether the MP4's `moov` box comes before its `mdat` box (ISO BMFF top-level boxes)."""
+    with path.open("rb") as f:
+        while header := f.read(8):
+            if len(header) < 8:
+                return False
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if kind == b"moov":
+                return True
+            if kind == b"mdat":
+                return False
+            if size == 1:  # a 64-bit size follows
+                size = int.from_bytes(f.read(8), "big") - 8
+            elif size == 0:  # the box runs to the end of the file
+                return False
+            if size < 8:
+                return False
+            f.seek(size - 8, 1)
+    return False
+
+
+def probe(path: Path) -> Probe:
+    """What a video file holds, from ffprobe; InvalidSource naming the file if it is no video."""
+    try:
+        out = subprocess.run([program("ffprobe", "ffmpeg", "to make videos fit for phones"), "-v", "error", "-print_format", "json", "-show_format",
+                              "-show_streams", str(path)], capture_output=True, timeout=PROBE_SECONDS, check=True)
+        data = json.loads(out.stdout)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError):
+        raise InvalidSource(f"{path} is not a video ffmpeg can read; export it again as MP4.") from None
+    streams = data.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None:
+        raise InvalidSource(f"{path} has no pictures; a video item needs a video file.")
+    seconds = float(data.get("format", {}).get("duration") or 0)
+    total = int(data.get("format", {}).get("bit_rate") or 0) // 1000
+    own = int(video.get("bit_rate") or 0) // 1000 or total
+    return Probe(video.get("codec_name"), audio and audio.get("codec_name"), int(video.get("height") or 0),
+                 own, seconds, path.suffix.lower() in (".mp4", ".m4v") and index_first(path))
+
+
+def plan(found: Probe, limits: Limits) -> str:
+    """'keep', 'remux' or 'encode' for a probed video."""
+    # A little over the rate is kept: re-encoding to save 10% costs more picture than it saves.
+    fits = (found.video == "h264" and found.audio in (None, "aac") and found.height <= limits.height
+            and found.kbps <= limits.kbps * 1.1)
+    if not fits:
+        return "encode"
+    return "keep" if found.index_first else "remux"
+
+
+def encode_args(limits: Limits) -> list[str]:
+    """ffmpeg's options to encode a video to LIMITS; the bench runs the same command alone."""
+    return ["-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
+            "-pix_fmt", "yuv420p", "-vf", f"scale=-2:'min({limits.height},ih)'",
+            "-b:v", f"{limits.kbps}k", "-maxrate", f"{limits.kbps * 3 // 2}k", "-bufsize", f"{limits.kbps * 2}k",
+            "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-movflags", "+faststart"]
+
+
+def _ffmpeg(args: list[str], target: Path, seconds: float, what: Path) -> Path:
+    """Run ffmpeg into a temporary file and move it into place whole, or leave nothing."""
+    partial = target.with_name(target.name + ".part")
+    kind = "mp4" if target.suffix == ".mp4" else "image2"  # the .part name says nothing to ffmpeg
+    try:
+        subprocess.run([program("ffmpeg", "ffmpeg", "to make videos fit for phones"), "-nostdin", "-v", "error", "-y", *args, "-f", kind, str(partial)],
+                       capture_output=True, check=True, timeout=max(120, seconds * ENCODE_SECONDS_PER_MEDIA_SECOND))
+    except subprocess.CalledProcessError as e:
+        partial.unlink(missing_ok=True)
+        detail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise InvalidSource(f"{what} could not be made fit for phones (ffmpeg: {detail[0][:200]}).") from None
+    except subprocess.TimeoutExpired:
+        partial.unlink(missing_ok=True)
+        raise InvalidSource(f"{what} took too long to convert; check that the file plays.") from None
+    partial.replace(target)
+    return target
+
+
+def fit(path: Path, cache: Path, limits: Limits) -> tuple[Path, str]:
+    """The file to ship for the video at PATH, and what was done: keep, remux or encode."""
+    found = probe(path)
+    action = plan(found, limits)
+    if action == "keep":
+        return path, action
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{sha256_file(path)}-{limits.tag()}.mp4"
+    if not target.is_file():
+        args = ["-c", "copy", "-movflags", "+faststart"] if action == "remux" else encode_args(limits)
+        _ffmpeg(["-i", str(path), *args], target, found.seconds, path)
+    return target, action
+
+
+def poster(path: Path, cache: Path) -> Path:
+    """A 320-pixel-wide JPEG of a frame a tenth of the way into the video at PATH."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{sha256_file(path)}-poster.jpg"
+    if not target.is_file():
+        at = probe(path).seconds / 10
+        _ffmpeg(["-ss", f"{at:.2f}", "-i", str(path), "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "5"],
+                target, 10, path)
+    return target
+
+
+def fit_videos(source: Source, folder: Path, limits: Limits = Limits(), report=print) -> Source:
+    """SOURCE with every video made fit for phones and given a poster if it had none.
+
+    FOLDER is the authoring folder (the cache lives in it). REPORT gets one line per change.
+    """
+    manifest = json.loads(json.dumps(source.manifest))  # a deep copy: the caller's stays as read
+    paths, files, cache = dict(source.paths), manifest["files"], Path(folder) / CACHE
+    done: dict[str, str] = {}  # old sha -> new sha, so a file shared by items is fitted once
+    for item in manifest["items"]:
+        if item["kind"] != "video":
+            continue
+        mains = [ref for ref in item.get("files", []) if ref["role"] == "main"]
+        for ref in mains:
+            old = ref["sha256"]
+            if old not in done:
+                shipped, action = fit(paths[old], cache, limits)
+                new = old if shipped == paths[old] else sha256_file(shipped)
+                if new != old:
+                    files[new] = {"size": shipped.stat().st_size, "mime": "video/mp4"}
+                    paths[new] = shipped
+                    report(f"{paths[old]}: {'index moved to the front' if action == 'remux' else 'encoded for phones'}")
+                done[old] = new
+            ref["sha256"] = done[old]
+        if mains and not any(ref["role"] == "poster" for ref in item["files"]):
+            picture = poster(paths[mains[0]["sha256"]], cache)
+            sha = sha256_file(picture)
+            files[sha] = {"size": picture.stat().st_size, "mime": "image/jpeg"}
+            paths[sha] = picture
+            item["files"].append({"role": "poster", "sha256": sha})
+            report(f"{item['id']}: poster drawn from its video")
+    named = {ref["sha256"] for item in manifest["items"] for ref in item.get("files", [])}
+    manifest["files"] = {sha: meta for sha, meta in files.items() if sha in named}
+    return replace(source, manifest=manifest, paths={sha: paths[sha] for sha in manifest["files"]})
