@@ -26,7 +26,10 @@ ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "s
 ITEM_LANG_COLUMNS = {"title", "description", "text", "steps", "materials", "file", "subtitles"}
 PAGE_COLUMNS, PAGE_LANG_COLUMNS = {"book", "page", "picture"}, {"text", "narration"}
 COURSE_COLUMNS, COURSE_LANG_COLUMNS = {"course", "module", "lessons"}, {"title"}
-MAIN_TYPES = {"video": ("video/",), "audio": ("audio/",), "document": ("text/markdown", "application/pdf"),
+# A book's `file` is optional: the PDF it came from, offered for printing (role print).
+OPTIONAL_MAIN = {"book"}
+MAIN_TYPES = {"book": ("application/pdf",), "video": ("video/",), "audio": ("audio/",),
+              "document": ("text/markdown", "application/pdf"),
               "game": ("application/zip",)}
 MAX_ERRORS = 30
 
@@ -194,11 +197,11 @@ def _item(reader: _Reader, where: str, row: dict, credits: dict[str, str]) -> di
             continue
         sha = reader.file(f"{where}, column {column}", rel, main_types)
         if sha:
-            role = "print" if kind == "document" and rel.lower().endswith(".pdf") else "main"
+            role = "print" if kind in ("document", "book") and rel.lower().endswith(".pdf") else "main"
             item["files"].append({"role": role, "lang": lang, "sha256": sha})
             if kind == "game":
                 _check_game(reader, f"{where}, column {column}", reader.paths[sha])
-    if main_types and not any(mains.values()):
+    if main_types and kind not in OPTIONAL_MAIN and not any(mains.values()):
         reader.error(where, f"a {kind} needs its main file in column file or file_LANG")
     if row.get("poster"):
         sha = reader.file(f"{where}, column poster", row["poster"], ("image/",))

@@ -108,7 +108,8 @@ def _add(pdf: Path, source: Path, tools: dict[str, str], book_id: str, lang: str
             undo.callback(shutil.rmtree, source, ignore_errors=True)
         _lock(source, held)
         items = _Sheet.read(source / "items.csv", ["id", "kind", "languages", "audiences", "age_min", "age_max",
-                                                   "subjects", f"title_{lang}", f"description_{lang}", "poster"])
+                                                   "subjects", f"title_{lang}", f"description_{lang}", "poster",
+                                                   "file"])
         pages_sheet = _Sheet.read(source / "pages.csv", ["book", "page", "picture", f"text_{lang}",
                                                          f"narration_{lang}"])
         rel = Path("media", "books", book_id)
@@ -135,7 +136,8 @@ def _add(pdf: Path, source: Path, tools: dict[str, str], book_id: str, lang: str
         item = {"id": book_id, "kind": "book", "languages": lang, "audiences": " ".join(audiences),
                 "age_min": "" if age_min is None else str(age_min),
                 "age_max": "" if age_max is None else str(age_max),
-                f"title_{lang}": _cell(title), "poster": picture}
+                f"title_{lang}": _cell(title), "poster": picture,
+                "file": (rel / f"{book_id}.pdf").as_posix()}  # the PDF, offered for printing
         rows = [{"book": book_id, "page": str(n), "picture": (rel / f"page-{n:03d}.jpg").as_posix(),
                  f"text_{lang}": _cell(text),
                  f"narration_{lang}": (rel / f"page-{n:03d}.{lang}.mp3").as_posix() if n in recordings else ""}

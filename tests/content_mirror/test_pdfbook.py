@@ -140,6 +140,8 @@ def test_a_two_page_pdf_becomes_a_picture_book(tmp_path):
     assert [page["text"] for page in book["pages"]] == [{"ru": text} for text, _ in PAGES]
     files = {(f["role"], f.get("page")): f["sha256"] for f in book["files"]}
     assert files[("poster", None)] == files[("picture", 1)] != files[("picture", 2)]
+    # The PDF travels too, offered on the book's page for printing.
+    assert files[("print", None)] == hashlib.sha256(pdf.read_bytes()).hexdigest()
 
 
 def test_narration_is_picked_by_page_number(tmp_path):
