@@ -91,13 +91,15 @@
       if (current === pages.length - 1) { finished(); }
     }
     function turn(by) {
+      // On the classroom's stage, the last page turned (or read) moves on to the next item.
+      if (classroom && by > 0 && current === pages.length - 1) { goNext(); return; }
       var to = Math.max(0, Math.min(pages.length - 1, current + by));
       // Scroll the book alone (scrollIntoView would move the whole page too), at once: a
       // smooth scroll fights the snapping and the pictures loading as they come into view.
       book.scrollLeft = pages[to].offsetLeft - pages[0].offsetLeft;
       show(to);
     }
-    book.addEventListener("sanduq:turn", function () { if (current < pages.length - 1) { turn(1); } });
+    book.addEventListener("sanduq:turn", function () { if (current < pages.length - 1 || classroom) { turn(1); } });
     $$("[data-turn]", controls).forEach(function (b) { b.addEventListener("click", function () { turn(+b.getAttribute("data-turn")); }); });
     book.addEventListener("keydown", function (e) { if (e.key === "ArrowRight") { turn(1); } if (e.key === "ArrowLeft") { turn(-1); } });
     var settle;
@@ -113,7 +115,9 @@
       pages.forEach(function (page) { var img = $("img", page); words = Math.max(words, page.offsetHeight - (img ? img.offsetHeight : 0)); });
       var top = book.getBoundingClientRect().top + window.pageYOffset;
       var room = window.innerHeight - top - controls.offsetHeight - words - 16;
-      pictures.forEach(function (img) { img.style.maxHeight = Math.max(120, room) + "px"; });
+      // A short screen (a phone on its side): the page moves up to the book.
+      if (room < 120) { window.scrollTo(0, top - 4); room = window.innerHeight - 4 - controls.offsetHeight - words - 16; }
+      pictures.forEach(function (img) { img.style.maxHeight = Math.max(60, room) + "px"; });
     }
     fit();
     window.addEventListener("resize", fit);
@@ -125,11 +129,12 @@
   function initReadAloud() {
     var book = $("#book"), button = $("[data-read-aloud]");
     if (!book || !button) { return; }
-    var aloud = store.get("aloud", false), page = $(".page", book);
+    var aloud = store.get("aloud", false), page = $(".page", book), reading = false;
     function play() {
       $$("audio", book).forEach(function (a) { a.pause(); });
+      reading = false;
       var voice = $("audio", page);
-      if (aloud && voice) { voice.currentTime = 0; voice.play().catch(function () {}); }
+      if (aloud && voice) { reading = true; voice.currentTime = 0; voice.play().catch(function () {}); }
     }
     book.addEventListener("sanduq:page", function (e) { page = e.detail; play(); });
     $$("audio", book).forEach(function (a) {
@@ -138,7 +143,14 @@
       });
     });
     button.setAttribute("aria-pressed", String(aloud));
-    button.addEventListener("click", function () { aloud = !aloud; store.set("aloud", aloud); button.setAttribute("aria-pressed", String(aloud)); play(); });
+    button.addEventListener("click", function () {
+      // The choice is kept for the next book, where the button opens pressed but silent
+      // (a browser plays only after a tap): that first tap reads, it does not switch off.
+      if (!(aloud && !reading)) { aloud = !aloud; }
+      store.set("aloud", aloud);
+      button.setAttribute("aria-pressed", String(aloud));
+      play();
+    });
   }
 
   // Games: full screen, and the game's own "finished" message.
@@ -154,8 +166,10 @@
     if (!frame) { return; }
     function fit() {
       if (document.fullscreenElement || document.webkitFullscreenElement) { frame.style.height = ""; return; }
-      var top = frame.getBoundingClientRect().top + window.pageYOffset;
-      frame.style.height = Math.max(280, window.innerHeight - top - 8) + "px";
+      var top = frame.getBoundingClientRect().top + window.pageYOffset, room = window.innerHeight - top - 8;
+      // A short screen (a phone on its side): the page moves up to the game, which fills it.
+      if (room < 280) { window.scrollTo(0, top - 4); room = window.innerHeight - 8; }
+      frame.style.height = room + "px";
     }
     fit();
     window.addEventListener("resize", fit);
@@ -267,6 +281,7 @@
           if (poster) { inner = document.createElement("img"); inner.src = poster.url; inner.alt = ""; } else { inner = document.createElement("span"); }
           thumb.appendChild(inner);
           var title = document.createElement("span"); title.className = "card-title"; title.textContent = item.title;
+          remove.setAttribute("aria-label", removeLabel + ": " + item.title);
           a.appendChild(thumb); a.appendChild(title);
         });
       });

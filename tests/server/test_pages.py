@@ -67,7 +67,8 @@ def test_item_pages_for_every_kind(live, item_id, expected):
     assert status == 200
     for text in expected:
         assert text in html
-    assert '<span class="badge">тоҷ.</span>' in html  # the item's language, in the reader's script
+    # The item's language, short and in the reader's script, and its whole name for a screen reader.
+    assert '<span class="badge" aria-hidden="true">тоҷ.</span><span class="sr" lang="tg">Тоҷикӣ</span>' in html
 
 
 def credit_line(html: str) -> str | None:

@@ -149,6 +149,30 @@ def test_read_to_me_reads_the_whole_book(site, phone):
     page.wait_for_function("() => localStorage.getItem('sanduq:done:book-five-apples') !== null")
 
 
+def test_read_to_me_kept_on_reads_at_the_first_tap_of_the_next_book(site, phone):
+    """The choice is kept, so the next book opens with the button pressed but silent (a browser
+    plays only after a tap): that tap must read, not switch reading off."""
+    page = phone("tg")
+    page.goto(site.url + "/item/book-how-do-i-feel")
+    page.evaluate("() => localStorage.setItem('sanduq:aloud', 'true')")
+    page.reload()
+    button = page.locator("[data-read-aloud]")
+    assert button.get_attribute("aria-pressed") == "true"
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    page.wait_for_function("() => [...document.querySelectorAll('#book audio')].some(a => !a.paused)")
+
+
+def test_a_book_on_the_classroom_stage_moves_on_after_its_last_page(site, phone):
+    page = phone("ru-RU")
+    page.goto(site.url + "/classroom")
+    page.evaluate("() => localStorage.setItem('sanduq:playlist', JSON.stringify(['book-five-apples', 'video-colours']))")
+    page.goto(site.url + "/item/book-five-apples?classroom=1")
+    for _ in range(page.locator(".page").count()):
+        page.click("[data-turn='1']")
+    page.wait_for_url("**/item/video-colours?classroom=1")
+
+
 def test_add_to_class_is_for_teachers_only(site, phone):
     """A parent's phone never sees "Add to today's class"; a device that opened the classroom
     page does (issue 10, point 4)."""
@@ -178,7 +202,7 @@ def test_classroom_plays_the_list_full_screen_and_the_teacher_can_change_it(site
         page.wait_for_function("() => document.querySelectorAll('[data-playlist-items] .card img').length === 3")
         shot(page, "classroom-ru")
         remove = page.locator("[data-playlist-items] .class-item:has(a[href*='video-counting']) .remove")
-        assert remove.get_attribute("aria-label") == "Убрать из сегодняшнего занятия"
+        assert remove.get_attribute("aria-label") == "Убрать из сегодняшнего занятия: Считаем до пяти"
         remove.click()
         assert cards.count() == 2
         page.click("[data-playlist-clear]")
