@@ -126,24 +126,27 @@ def _ffmpeg(args: list[str], target: Path, seconds: float, what: Path) -> Path:
     return target
 
 
-def fit(path: Path, cache: Path, limits: Limits) -> tuple[Path, str]:
-    """The file to ship for the video at PATH, and what was done: keep, remux or encode."""
+def fit(path: Path, cache: Path, limits: Limits, sha: str | None = None) -> tuple[Path, str]:
+    """The file to ship for the video at PATH, and what was done: keep, remux or encode.
+
+    SHA is the file's SHA-256 when the caller knows it (the manifest does): not hashed again.
+    """
     found = probe(path)
     action = plan(found, limits)
     if action == "keep":
         return path, action
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / f"{sha256_file(path)}-{limits.tag()}.mp4"
+    target = cache / f"{sha or sha256_file(path)}-{limits.tag()}.mp4"
     if not target.is_file():
         args = ["-c", "copy", "-movflags", "+faststart"] if action == "remux" else encode_args(limits)
         _ffmpeg(["-i", str(path), *args], target, found.seconds, path)
     return target, action
 
 
-def poster(path: Path, cache: Path) -> Path:
-    """A 320-pixel-wide JPEG of a frame a tenth of the way into the video at PATH."""
+def poster(path: Path, cache: Path, sha: str | None = None) -> Path:
+    """A 320-pixel-wide JPEG of a frame a tenth of the way into the video at PATH (of SHA-256 SHA)."""
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / f"{sha256_file(path)}-poster.jpg"
+    target = cache / f"{sha or sha256_file(path)}-poster.jpg"
     if not target.is_file():
         at = probe(path).seconds / 10
         _ffmpeg(["-ss", f"{at:.2f}", "-i", str(path), "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "5"],
@@ -166,7 +169,7 @@ def fit_videos(source: Source, folder: Path, limits: Limits = Limits(), report=p
         for ref in mains:
             old = ref["sha256"]
             if old not in done:
-                shipped, action = fit(paths[old], cache, limits)
+                shipped, action = fit(paths[old], cache, limits, old)
                 new = old if shipped == paths[old] else sha256_file(shipped)
                 if new != old:
                     files[new] = {"size": shipped.stat().st_size, "mime": "video/mp4"}
@@ -175,7 +178,7 @@ def fit_videos(source: Source, folder: Path, limits: Limits = Limits(), report=p
                 done[old] = new
             ref["sha256"] = done[old]
         if mains and not any(ref["role"] == "poster" for ref in item["files"]):
-            picture = poster(paths[mains[0]["sha256"]], cache)
+            picture = poster(paths[mains[0]["sha256"]], cache, mains[0]["sha256"])
             sha = sha256_file(picture)
             files[sha] = {"size": picture.stat().st_size, "mime": "image/jpeg"}
             paths[sha] = picture

@@ -37,7 +37,7 @@
     var list = store.get("playlist", []);
     var at = list.indexOf(itemId);
     if (classroom && at >= 0 && at + 1 < list.length) {
-      location.href = "/item/" + list[at + 1] + "?classroom=1";
+      location.href = "/item/" + encodeURIComponent(list[at + 1]) + "?classroom=1";
       return;
     }
     if (stage) { stage.postMessage({ type: "sanduq:class-ended" }, location.origin); return; }
@@ -110,17 +110,21 @@
     number.textContent = "1 / " + pages.length;
     // The pictures take the height the screen has left once the longest page's words and the
     // buttons are placed, so picture, words and buttons are on one screen on any phone.
-    function fit() {
+    function fit(opening) {
       var pictures = $$("img", book), words = 0;
       pages.forEach(function (page) { var img = $("img", page); words = Math.max(words, page.offsetHeight - (img ? img.offsetHeight : 0)); });
       var top = book.getBoundingClientRect().top + window.pageYOffset;
       var room = window.innerHeight - top - controls.offsetHeight - words - 16;
-      // A short screen (a phone on its side): the page moves up to the book.
-      if (room < 120) { window.scrollTo(0, top - 4); room = window.innerHeight - 4 - controls.offsetHeight - words - 16; }
+      // A short screen (a phone on its side): the page moves up to the book when it opens
+      // (only then, as for a game).
+      if (room < 120) {
+        if (opening) { window.scrollTo(0, top - 4); }
+        room = window.innerHeight - 4 - controls.offsetHeight - words - 16;
+      }
       pictures.forEach(function (img) { img.style.maxHeight = Math.max(60, room) + "px"; });
     }
-    fit();
-    window.addEventListener("resize", fit);
+    fit(true);
+    window.addEventListener("resize", function () { fit(false); });
   }
 
   // Read to me: each page's narration plays as the page turns, and when it ends the page
@@ -164,17 +168,23 @@
     });
     var frame = $(".game iframe");
     if (!frame) { return; }
-    function fit() {
+    function fit(opening) {
       if (document.fullscreenElement || document.webkitFullscreenElement) { frame.style.height = ""; return; }
       var top = frame.getBoundingClientRect().top + window.pageYOffset, room = window.innerHeight - top - 8;
-      // A short screen (a phone on its side): the page moves up to the game, which fills it.
-      if (room < 280) { window.scrollTo(0, top - 4); room = window.innerHeight - 8; }
+      // A short screen (a phone on its side): the game fills it, and when the page opens it
+      // moves up to the game (only then: a phone's address bar hiding as the reader scrolls
+      // fires resize, and the page must not jump back under their finger).
+      if (room < 280) {
+        if (opening) { window.scrollTo(0, top - 4); }
+        room = window.innerHeight - 8;
+      }
       frame.style.height = room + "px";
     }
-    fit();
-    window.addEventListener("resize", fit);
-    document.addEventListener("fullscreenchange", fit);
-    document.addEventListener("webkitfullscreenchange", fit);
+    fit(true);
+    window.addEventListener("resize", function () { fit(false); });
+    // Leaving full screen: back to the game, as when the page opened.
+    document.addEventListener("fullscreenchange", function () { fit(true); });
+    document.addEventListener("webkitfullscreenchange", function () { fit(true); });
     window.addEventListener("message", function (e) {
       if (e.source === frame.contentWindow && e.data && e.data.type === "sanduq:finished") { finished(); goNext(); }
     });
@@ -265,7 +275,7 @@
       ids.forEach(function (id, at) {
         var cell = document.createElement("div"), a = document.createElement("a"), remove = document.createElement("button");
         cell.className = "class-item"; cell.style.order = at;  // the answers arrive in any order
-        a.className = "card"; a.href = "/item/" + id + "?classroom=1";
+        a.className = "card"; a.href = "/item/" + encodeURIComponent(id) + "?classroom=1";
         remove.type = "button"; remove.className = "remove"; remove.textContent = "\u00d7";
         remove.setAttribute("aria-label", removeLabel);
         remove.addEventListener("click", function () {
@@ -273,7 +283,7 @@
           show();
         });
         cell.appendChild(a); cell.appendChild(remove); grid.appendChild(cell);
-        fetch("/api/items/" + id).then(function (r) { return r.ok ? r.json() : null; }).then(function (item) {
+        fetch("/api/items/" + encodeURIComponent(id)).then(function (r) { return r.ok ? r.json() : null; }).then(function (item) {
           if (!item) { cell.parentNode && grid.removeChild(cell); return; }
           var poster = item.files.filter(function (f) { return f.role === "poster"; })[0];
           var thumb = document.createElement("span"), inner;
@@ -329,9 +339,9 @@
     });
     $("[data-stage-close]", stage).addEventListener("click", close);
     $("[data-stage-next]", stage).addEventListener("click", function () {
-      var now = frame.contentWindow.location.pathname.split("/")[2], list = store.get("playlist", []);
+      var now = decodeURIComponent(frame.contentWindow.location.pathname.split("/")[2]), list = store.get("playlist", []);
       var at = list.indexOf(now);
-      if (at >= 0 && at + 1 < list.length) { frame.src = "/item/" + list[at + 1] + "?classroom=1"; } else { close(); }
+      if (at >= 0 && at + 1 < list.length) { frame.src = "/item/" + encodeURIComponent(list[at + 1]) + "?classroom=1"; } else { close(); }
     });
     window.addEventListener("message", function (e) {
       if (e.source === frame.contentWindow && e.origin === location.origin && e.data && e.data.type === "sanduq:class-ended") { close(); }

@@ -364,3 +364,16 @@ def test_chrome_60_to_83_gets_the_same_usable_page(site, browser, size):
             thumbs = page.evaluate("() => [...document.querySelectorAll('.thumb')].map(t => t.getBoundingClientRect())"
                                    ".filter(r => r.width).map(r => r.height / r.width)")
             assert all(abs(ratio - 9 / 16) < 0.02 for ratio in thumbs), (path, thumbs[:3])
+
+
+@pytest.mark.parametrize("path", ["/item/game-counting", "/item/book-five-apples"])
+def test_a_sideways_phone_moves_to_the_game_or_book_once_not_under_the_readers_finger(site, browser, path):
+    """On a short screen the page moves up to the game or book when it opens; after that a
+    resize (a phone's address bar hiding as the reader scrolls) must not pull it back."""
+    with opened(browser, (640, 360), "ru") as page:
+        goto(page, site.url + path)
+        assert page.evaluate("() => window.pageYOffset") > 0  # moved up to it when it opened
+        page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        bottom = page.evaluate("() => window.pageYOffset")
+        page.evaluate("() => window.dispatchEvent(new Event('resize'))")
+        assert page.evaluate("() => window.pageYOffset") == bottom
