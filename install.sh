@@ -154,7 +154,8 @@ check_system() {
 box_packages() {
     # python3-venv for /opt/sanduq/venv; util-linux and mount for sanduq-mount (blkid,
     # findmnt, mountpoint, mount); exfatprogs to check exFAT sticks (the kernel mounts them).
-    local packages=(python3-venv util-linux mount exfatprogs)
+    # fonts-sil-andika: Andika, which Bloom books are written in; the box serves it to phones.
+    local packages=(python3-venv util-linux mount exfatprogs fonts-sil-andika)
     if [ -n "$ssid" ] && [ "$backend" = hostapd ]; then
         packages+=(hostapd dnsmasq)
     fi
@@ -365,6 +366,8 @@ box() {
 
 case "${1:-}" in
     --demo)
+        # fonts-sil-andika: the font Bloom books are written in, served by the box to phones.
+        apt_install fonts-sil-andika
         make_venv ""
         exec "$venv/bin/sanduq-server" --demo --data-dir "$here/demo-data" --host 0.0.0.0 --port "$port"
         ;;
@@ -378,10 +381,12 @@ case "${1:-}" in
         # old phones have) and a colour emoji font, so screenshots show what a phone shows;
         # poppler-utils, with which `sanduq-mirror import-pdf` draws and reads PDF storybooks
         # (rsvg-convert makes the tests' PDFs, in fontconfig's DejaVu Sans for their Cyrillic);
-        # ffmpeg, with which `sanduq-mirror build` makes videos fit for phones.
+        # ffmpeg, with which `sanduq-mirror build` makes videos fit for phones; Andika, which
+        # Bloom books are written in; Node, whose own parser checks the players' code is ES2017.
         apt_install chromium minisign e2fsprogs dosfstools mtools fusefat fuse3 exfatprogs exfat-fuse \
             util-linux mount hostapd dnsmasq-base iproute2 busybox bind9-dnsutils librsvg2-bin zbar-tools \
-            python3-gi gir1.2-nm-1.0 systemd udev shellcheck unicode-data fonts-noto-color-emoji poppler-utils ffmpeg
+            python3-gi gir1.2-nm-1.0 systemd udev shellcheck unicode-data fonts-noto-color-emoji poppler-utils ffmpeg \
+            fonts-sil-andika nodejs
         make_venv "[test]"
         say "Installed into $venv"
         ;;

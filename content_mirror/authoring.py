@@ -16,9 +16,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from content_mirror import players
+from content_mirror.bloom import EXTENSIONS as BLOOM_EXTENSIONS, check_bloompub
 from content_mirror.manifest import (AUDIENCES, CREDITS, FORMAT, ITEM_ID, KINDS, LANG, MIME_TYPES,
                                      SUBJECTS, credit_fault, validate)
-from server.errors import InvalidSource
+from server.errors import InvalidSource, SanduqError
 from server.fsutil import sha256_file
 
 ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "subjects",
@@ -26,9 +28,10 @@ ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "s
 ITEM_LANG_COLUMNS = {"title", "description", "text", "steps", "materials", "file", "subtitles"}
 PAGE_COLUMNS, PAGE_LANG_COLUMNS = {"book", "page", "picture"}, {"text", "narration"}
 COURSE_COLUMNS, COURSE_LANG_COLUMNS = {"course", "module", "lessons"}, {"title"}
-# A book's `file` is optional: the PDF it came from, offered for printing (role print).
+# A book's `file` is optional: the PDF it came from, offered for printing (role print), or a
+# BloomPub, which is the whole book (no pages.csv rows).
 OPTIONAL_MAIN = {"book"}
-MAIN_TYPES = {"book": ("application/pdf",), "video": ("video/",), "audio": ("audio/",),
+MAIN_TYPES = {"book": ("application/pdf", "application/zip"), "video": ("video/",), "audio": ("audio/",),
               "document": ("text/markdown", "application/pdf"),
               "game": ("application/zip",)}
 MAX_ERRORS = 30
@@ -113,12 +116,23 @@ class _Reader:
             kinds = ", ".join(allowed) if allowed else ", ".join(MIME_TYPES)
             self.error(where, f"{rel!r} is not a usable type here ({kinds})")
             return None
+        return self._add(path, mime)
+
+    def _add(self, path: Path, mime: str) -> str:
         if path not in self._hashed:
             self._hashed[path] = sha256_file(path)
         sha = self._hashed[path]
         self.files[sha] = {"size": path.stat().st_size, "mime": mime}
         self.paths[sha] = path
         return sha
+
+    def player(self, where: str, player: players.Player) -> str | None:
+        """The SHA-256 of PLAYER's tarball, fetched once per build, or record why it cannot be had."""
+        try:
+            return self._add(players.fetch(player), "application/gzip")
+        except SanduqError as e:
+            self.error(where, e.message)
+            return None
 
 
 def _per_lang(row: dict, base: str) -> dict[str, str]:
@@ -199,8 +213,8 @@ def _item(reader: _Reader, where: str, row: dict, credits: dict[str, str]) -> di
         if sha:
             role = "print" if kind in ("document", "book") and rel.lower().endswith(".pdf") else "main"
             item["files"].append({"role": role, "lang": lang, "sha256": sha})
-            if kind == "game":
-                _check_game(reader, f"{where}, column {column}", reader.paths[sha])
+            if reader.files[sha]["mime"] == "application/zip":
+                _check_package(reader, f"{where}, column {column}", item, reader.paths[sha])
     if main_types and kind not in OPTIONAL_MAIN and not any(mains.values()):
         reader.error(where, f"a {kind} needs its main file in column file or file_LANG")
     if row.get("poster"):
@@ -251,6 +265,39 @@ def _library_credits(reader: _Reader, settings: dict) -> dict[str, str]:
     return credits
 
 
+def _check_package(reader: _Reader, where: str, item: dict, path: Path) -> None:
+    """Check a zip by its format (a BloomPub, an H5P package, an HTML5 game), take the words it
+    holds for search, and add the player it needs."""
+    from content_mirror.h5p import check_h5p  # noqa: PLC0415 (only builds with H5P need it)
+
+    kind, ext = item["kind"], path.suffix.lower()
+    if kind == "book" and ext not in BLOOM_EXTENSIONS:
+        reader.error(where, "a book's file is its PDF (for printing) or a Bloom book (.bloompub)")
+        return
+    if kind == "game" and ext in BLOOM_EXTENSIONS:
+        reader.error(where, "a Bloom book is a book: write kind book for it")
+        return
+    if ext == ".zip":
+        _check_game(reader, where, path)
+        return
+    try:
+        if ext in BLOOM_EXTENSIONS:
+            book = check_bloompub(path, path.name)
+            words, player = book.text, players.BLOOM
+        else:
+            package = check_h5p(path, path.name)
+            lang = (item["languages"] or [package.language or ""])[0]
+            words, player = ({lang: package.text} if lang and package.text else {}), players.H5P
+    except InvalidSource as e:
+        reader.error(where, e.message)
+        return
+    for lang, text in words.items():
+        item["text"].setdefault(lang, text)
+    sha = reader.player(where, player)
+    if sha and not any(ref["sha256"] == sha for ref in item["files"]):
+        item["files"].append({"role": "player", "lang": None, "sha256": sha})
+
+
 def _check_game(reader: _Reader, where: str, path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as z:
@@ -284,7 +331,8 @@ def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
     _pages(reader, items)
     _courses(reader, items)
     for item in items.values():
-        if item["kind"] == "book" and not item.get("pages"):
+        bloom = any(reader.files[ref["sha256"]]["mime"] == "application/zip" for ref in item["files"])
+        if item["kind"] == "book" and not item.get("pages") and not bloom:
             reader.error("pages.csv", f"book {item['id']!r} has no pages")
         if item["kind"] == "course" and not item.get("modules"):
             reader.error("courses.csv", f"course {item['id']!r} has no modules")

@@ -64,6 +64,30 @@ def parser() -> argparse.ArgumentParser:
                      help="who the book is for (default: children); repeat for several")
     pdf.add_argument("--age-min", type=int, metavar="YEARS", help="the youngest age the book suits")
     pdf.add_argument("--age-max", type=int, metavar="YEARS", help="the oldest age the book suits")
+    kolibri = commands.add_parser("import-kolibri", help="add a Kolibri channel exported to a drive to an authoring folder",
+                                  description="Add the Kolibri channel CHANNEL_ID found in KOLIBRI_DATA (a drive "
+                                              "export: content/databases/<id>.sqlite3 and content/storage/) to the "
+                                              "authoring folder SOURCE, made if new: its videos, audio, documents, "
+                                              "HTML5 apps and H5P with their titles, languages, credits and topic "
+                                              "tree. Kinds Sanduq cannot play are listed and skipped.")
+    kolibri.add_argument("kolibri_data", type=Path, metavar="KOLIBRI_DATA")
+    kolibri.add_argument("source", type=Path, metavar="SOURCE")
+    kolibri.add_argument("--channel", metavar="CHANNEL_ID",
+                         help="the channel's id (default: the only channel in KOLIBRI_DATA)")
+    scan = commands.add_parser("scan", help="draft an authoring folder from a folder of media",
+                               description="Draft the authoring folder OUT from the videos, audio, PDFs, "
+                                           "Bloom books and H5P activities found in FOLDER: one row per item "
+                                           "for people to finish in a spreadsheet; then run check.")
+    scan.add_argument("folder", type=Path, metavar="FOLDER")
+    scan.add_argument("out", type=Path, metavar="OUT")
+    preview = commands.add_parser("preview", help="serve an authoring folder as the phone site, rebuilt on change",
+                                  description="Serve the authoring folder SOURCE as a box would show it, and "
+                                              "show it again each time a sheet or file changes; the faults "
+                                              "check finds are shown on the page.")
+    preview.add_argument("source", type=Path, metavar="SOURCE")
+    preview.add_argument("--port", type=int, default=8081, help="the port to serve on (default 8081)")
+    preview.add_argument("--host", default="127.0.0.1",
+                         help="the address to serve on (default 127.0.0.1: this computer only)")
     return p
 
 
@@ -129,6 +153,18 @@ def _main(argv: list[str] | None) -> int:
         print(f"Added the book {book.book_id!r}, {book.title!r}, to {args.source}: {book.pages} pages, "
               f"{book.narrated} with narration; its pictures, recordings and the PDF for printing are in "
               f"{book.folder}. Check the folder with: sanduq-mirror check {args.source}")
+    elif args.command == "import-kolibri":
+        from content_mirror.kolibri import command
+
+        return command(args)
+    elif args.command == "scan":
+        from content_mirror.scan import command
+
+        return command(args)
+    elif args.command == "preview":
+        from content_mirror.preview import command
+
+        return command(args)
     return 0
 
 

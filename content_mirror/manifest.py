@@ -20,7 +20,9 @@ KINDS = ("video", "audio", "book", "document", "game", "activity", "tip", "cours
 AUDIENCES = ("children", "parents", "educators")
 SUBJECTS = ("literacy", "numeracy", "socio-emotional", "physical", "creative", "science",
             "health", "music", "parenting", "teaching")
-ROLES = ("main", "poster", "subtitles", "picture", "narration", "print")
+# A "player" is third-party code that plays a main file (bloom-player for a BloomPub,
+# h5p-standalone for an H5P package): its npm tarball as published, kept once in the store.
+ROLES = ("main", "poster", "subtitles", "picture", "narration", "print", "player")
 # Extension -> MIME type. Only these travel: nothing a browser would run as a page of the
 # site (no HTML; SVG and zips are served sandboxed, see server/files.py).
 MIME_TYPES = {
@@ -29,6 +31,9 @@ MIME_TYPES = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
     ".svg": "image/svg+xml", ".vtt": "text/vtt", ".md": "text/markdown",
     ".pdf": "application/pdf", ".zip": "application/zip",
+    # Zips of their own formats (the item's kind and player say how to play them).
+    ".bloompub": "application/zip", ".bloomd": "application/zip", ".h5p": "application/zip",
+    ".tgz": "application/gzip",  # a player's npm tarball
 }
 EXTENSIONS = {mime: ext for ext, mime in reversed(MIME_TYPES.items())}
 ITEM_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")

@@ -15,9 +15,6 @@ so memory stays flat whatever the PDF's size, and a page made to hang them is st
 
 from __future__ import annotations
 
-import csv
-import fcntl
-import io
 import os
 import re
 import resource
@@ -27,7 +24,6 @@ import signal
 import subprocess
 import tempfile
 import time
-import unicodedata
 from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -35,8 +31,9 @@ from pathlib import Path
 from typing import Callable
 
 from content_mirror.manifest import AUDIENCES, ITEM_ID, LANG, MAX_TEXT
+from content_mirror.sheets import LIBRARY_TOML, Sheet, cell, move_into_place, open_folder, tidy
 from server.errors import BadRequest, InvalidSource, SanduqError
-from server.fsutil import fsync_dir, program, write_atomically
+from server.fsutil import program, write_atomically
 
 # The long side of a page's picture: a spread across a phone held upright is about 1,080
 # device pixels wide (412 CSS px at 2.6x), most phones in schools have 720; 1024 is sharp on
@@ -62,11 +59,6 @@ NARRATION_NAME = re.compile(r"(?:[^\W\d_]+[ _-]?)?(\d{1,4})\.mp3", re.IGNORECASE
 IGNORED = {"thumbs.db", "desktop.ini"}  # what file managers leave in a folder of recordings
 # Metadata titles that are not a book's title but the name of the file it was made from.
 JUNK_TITLE = re.compile(r"(?i)untitled|.*\.(docx?|odt|rtf|pdf|indd|idml|pub|pptx?|qxd|ai|psd)|microsoft word\b.*")
-LIBRARY_TOML = """\
-# This library's settings (docs/authoring.md).
-# channel: the name its updates are counted under on every box; one per library.
-channel = "local"
-"""
 
 
 @dataclass
@@ -100,23 +92,17 @@ def _add(pdf: Path, source: Path, tools: dict[str, str], book_id: str, lang: str
     # HELD: the lock and the scratch folder, let go either way. UNDO: every change to the
     # authoring folder, undone (while still locked) unless the import gets to its end.
     with ExitStack() as held, ExitStack() as undo:
-        if not source.exists():
-            try:
-                source.mkdir()
-            except OSError as e:
-                raise BadRequest(f"Cannot make the folder {source} ({e.strerror}).") from None
-            undo.callback(shutil.rmtree, source, ignore_errors=True)
-        _lock(source, held)
-        items = _Sheet.read(source / "items.csv", ["id", "kind", "languages", "audiences", "age_min", "age_max",
-                                                   "subjects", f"title_{lang}", f"description_{lang}", "poster",
-                                                   "file"])
-        pages_sheet = _Sheet.read(source / "pages.csv", ["book", "page", "picture", f"text_{lang}",
-                                                         f"narration_{lang}"])
+        open_folder(source, held, undo)
+        items = Sheet.read(source / "items.csv", ["id", "kind", "languages", "audiences", "age_min", "age_max",
+                                                  "subjects", f"title_{lang}", f"description_{lang}", "poster",
+                                                  "file"])
+        pages_sheet = Sheet.read(source / "pages.csv", ["book", "page", "picture", f"text_{lang}",
+                                                        f"narration_{lang}"])
         rel = Path("media", "books", book_id)
         _check_unused(book_id, items, pages_sheet, source / rel)
         count, meta_title = _pdf_info(tools["pdfinfo"], pdf)
         recordings = _narrations(Path(narration), pdf, count) if narration is not None else {}
-        title = _tidy(title or "") or meta_title or _tidy(re.sub(r"[_-]+", " ", pdf.stem)) or book_id
+        title = tidy(title or "") or meta_title or tidy(re.sub(r"[_-]+", " ", pdf.stem)) or book_id
 
         scratch = Path(held.enter_context(tempfile.TemporaryDirectory(dir=source.absolute(), prefix=".import-pdf-",
                                                                       ignore_cleanup_errors=True)))
@@ -131,15 +117,15 @@ def _add(pdf: Path, source: Path, tools: dict[str, str], book_id: str, lang: str
 
         _draw(tools["pdftoppm"], pdf, count, book, meanwhile=copy_files)
 
-        _move_into_place(book, source / rel, undo)
+        move_into_place(book, source / rel, undo)
         picture = (rel / "page-001.jpg").as_posix()
         item = {"id": book_id, "kind": "book", "languages": lang, "audiences": " ".join(audiences),
                 "age_min": "" if age_min is None else str(age_min),
                 "age_max": "" if age_max is None else str(age_max),
-                f"title_{lang}": _cell(title), "poster": picture,
+                f"title_{lang}": cell(title), "poster": picture,
                 "file": (rel / f"{book_id}.pdf").as_posix()}  # the PDF, offered for printing
         rows = [{"book": book_id, "page": str(n), "picture": (rel / f"page-{n:03d}.jpg").as_posix(),
-                 f"text_{lang}": _cell(text),
+                 f"text_{lang}": cell(text),
                  f"narration_{lang}": (rel / f"page-{n:03d}.{lang}.mp3").as_posix() if n in recordings else ""}
                 for n, text in enumerate(texts, 1)]
         # Pages first: a power cut between the two renames leaves pages of an unknown book,
@@ -168,19 +154,7 @@ def _check_arguments(book_id: str, lang: str, audiences: tuple[str, ...], age_mi
         raise BadRequest(f"The youngest age ({age_min}) is above the oldest ({age_max}).")
 
 
-def _lock(source: Path, held: ExitStack) -> None:
-    """Hold the authoring folder itself locked (no lock file), so two imports never interleave."""
-    if not source.is_dir():
-        raise BadRequest(f"{source} is not a folder; give the authoring folder (the one with items.csv).")
-    fd = os.open(source, os.O_RDONLY | os.O_DIRECTORY)
-    held.callback(os.close, fd)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SanduqError(f"Another import is adding to {source}; wait for it to finish and try again.") from None
-
-
-def _check_unused(book_id: str, items: _Sheet, pages: _Sheet, target: Path) -> None:
+def _check_unused(book_id: str, items: Sheet, pages: Sheet, target: Path) -> None:
     if items.text and "id" not in items.header:
         raise InvalidSource(f"{items.path} has no id column; fix its header row first.")
     if any(row.get("id", "").strip() == book_id for row in items.rows):
@@ -232,7 +206,7 @@ def _pdf_info(tool: str, pdf: Path) -> tuple[int, str | None]:
     if pages > MAX_PAGES:
         raise InvalidSource(f"{pdf} has {pages} pages, more than the {MAX_PAGES} a picture book may have; "
                             f"split it into books of at most {MAX_PAGES} pages.")
-    title = _tidy(title or "")
+    title = tidy(title or "")
     return pages, title if title and len(title) <= 300 and not JUNK_TITLE.fullmatch(title) else None
 
 
@@ -293,7 +267,7 @@ def _texts(tool: str, pdf: Path, pages: int, out: Path) -> list[str]:
 def _page_text(raw: str, page: int, pdf: Path) -> str:
     # Soft hyphens are where a word was broken at a line's end: joined again. Text four times
     # too long is refused before whitespace is folded, so no page is held whole however long.
-    text = _tidy(raw.replace("\u00ad\n", "").replace("\u00ad", "")) if len(raw) <= 4 * MAX_TEXT else raw
+    text = tidy(raw.replace("\u00ad\n", "").replace("\u00ad", "")) if len(raw) <= 4 * MAX_TEXT else raw
     if len(text) > MAX_TEXT:
         raise InvalidSource(f"Page {page} of {pdf} has {len(text):,} characters of text, more than the "
                             f"{MAX_TEXT:,} a book page may hold; is it really a picture book?")
@@ -417,18 +391,6 @@ def _last_words(said: list[bytes]) -> str:
     return "".join(c if c.isprintable() else "?" for c in line).strip()[:200]
 
 
-def _tidy(text: str) -> str:
-    """Text as a page shows it: NFC, control characters dropped, all whitespace one space."""
-    text = "".join(c if c.isprintable() or c.isspace() else " " for c in unicodedata.normalize("NFC", text))
-    return " ".join(text.split())
-
-
-def _cell(text: str) -> str:
-    """TEXT safe in a spreadsheet cell: a leading space keeps = + - @ from being taken for a
-    formula (the authoring reader strips it), since words from a PDF may begin with anything."""
-    return " " + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def _copy(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)  # the kernel copies (copy_file_range/sendfile): no bytes in Python
     _fsync(target)
@@ -440,64 +402,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _move_into_place(book: Path, target: Path, undo: ExitStack) -> None:
-    """Rename the finished BOOK folder to TARGET (media/books/ID), making and noting its parents."""
-    missing = [p for p in (target.parent.parent, target.parent) if not p.exists()]
-    for parent in missing:
-        parent.mkdir()
-        undo.callback(shutil.rmtree, parent, ignore_errors=True)
-    book.rename(target)
-    undo.callback(shutil.rmtree, target, ignore_errors=True)
-    fsync_dir(target.parent)
-
-
-@dataclass
-class _Sheet:
-    """A sheet as it is on disk, read to find ids, and rewritten with rows added at its end."""
-
-    path: Path
-    text: str  # as on disk; "" for a sheet not there yet
-    header: list[str]
-    rows: list[dict[str, str]]
-
-    @classmethod
-    def read(cls, path: Path, new_header: list[str]) -> _Sheet:
-        if not path.exists():
-            return cls(path, "", new_header, [])
-        try:
-            text = path.read_bytes().decode("utf-8")
-            records = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-            header = next(records, [])
-            rows = [dict(zip(header, record)) for record in records]
-        except UnicodeDecodeError:
-            raise InvalidSource(f"{path} is not UTF-8; save it as 'CSV UTF-8' and import again.") from None
-        except csv.Error as e:
-            raise InvalidSource(f"{path} is not a valid CSV file ({e}).") from None
-        first = text.removeprefix("\ufeff").split("\n", 1)[0].rstrip("\r")
-        if next(csv.reader([first]), []) != header:
-            raise InvalidSource(f"{path} has a header row over several lines; put each column's name on the first line.")
-        return cls(path, text, header, rows)
-
-    def replace(self, rows: list[dict[str, str]], undo: ExitStack) -> None:
-        """Write the sheet whole with ROWS at its end; UNDO puts the old one back.
-
-        The rows already there are kept byte for byte: a column the new rows fill is added at
-        the end of the header line only, and a shorter row reads as empty cells.
-        """
-        filled = dict.fromkeys(column for row in rows for column, value in row.items() if value)
-        header = self.header + [c for c in filled if c not in self.header]
-        newline = "\r\n" if "\r\n" in self.text else "\n"
-        if self.text:
-            bom = "\ufeff" if self.text.startswith("\ufeff") else ""
-            first, _, body = self.text.removeprefix(bom).partition("\n")
-            head = bom + ",".join([first.rstrip("\r"), *header[len(self.header):]]) + newline
-            body += newline if body and not body.endswith("\n") else ""
-        else:
-            head, body = ",".join(header) + newline, ""
-        out = io.StringIO()
-        csv.DictWriter(out, header, extrasaction="ignore", lineterminator=newline).writerows(rows)
-        old = self.text.encode("utf-8") if self.text else None  # decoded as read, so the same bytes
-        undo.callback(lambda: write_atomically(self.path, old) if old is not None else self.path.unlink(missing_ok=True))
-        write_atomically(self.path, (head + body + out.getvalue()).encode("utf-8"))

@@ -10,7 +10,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from server import __version__, api, assets, games, i18n, pages, settings as settings_table
+from server import __version__, api, assets, games, i18n, pages, players, settings as settings_table
 from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.files import FileApp
@@ -46,7 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
                         every_hours=settings["scrub_every_hours"])
     app.extensions["sanduq"] = State(settings, library, usage, scrubber)
 
-    for module in (api, assets, games, pages):
+    for module in (api, assets, games, pages, players):
         app.register_blueprint(module.bp)
     app.register_error_handler(Exception, _handle_error)
     app.after_request(i18n.remember_choice)

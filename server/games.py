@@ -2,8 +2,8 @@
 
 A game is code from a content team, so it must not touch the site. Every answer carries a
 policy that sandboxes it (an opaque origin of its own: no cookies, no storage, no reading the
-site's API), lets it load only files of its own zip (`http://HOST/play/SHA/`), connect
-nowhere and submit no form. A game runs only inside the item page's
+site's API), lets it load and fetch only files of its own zip (`http://HOST/play/SHA/`; a
+Bloom book's player reads the book's pages that way) and submit no form. A game runs only inside the item page's
 `<iframe sandbox="allow-scripts">`, which cannot navigate the tab or open windows: asked for
 as a tab's page, its URL leads to its item page instead. Nothing is unpacked to disk; names
 are looked up in the zip's own table, so `../` can name nothing outside it.
@@ -28,7 +28,7 @@ from content_mirror.manifest import is_sha256
 bp = Blueprint("games", __name__)
 SANDBOX = ("sandbox allow-scripts allow-pointer-lock; default-src {own} data: blob:; "
            "script-src {own} blob: 'unsafe-inline' 'unsafe-eval'; style-src {own} data: 'unsafe-inline'; "
-           "connect-src 'none'; form-action 'none'; base-uri 'none'")
+           "connect-src {own}; form-action 'none'; base-uri 'none'")
 HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")  # nothing that could end a CSP source
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
          ".wasm": "application/wasm", ".svg": "image/svg+xml", ".webp": "image/webp",
@@ -65,9 +65,24 @@ def play(sha: str, member: str):
     own = f"{request.scheme}://{request.host}/play/{sha}/" if HOST.fullmatch(request.host) else "'self'"
     response.headers["Content-Security-Policy"] = SANDBOX.format(own=own)
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # The sandbox's opaque origin fetches with Origin: null; a zip's files are public anyway.
+    response.headers["Access-Control-Allow-Origin"] = "*"
     # The URL names the zip's bytes, so its files never change either.
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+@bp.after_request
+def _readable(response: Response) -> Response:
+    # A refusal too: a game or player at an opaque origin then reads the 404 it asked for.
+    response.headers.setdefault("Access-Control-Allow-Origin", "*")
+    return response
+
+
+def game_file_names(sha: str) -> list[str]:
+    """The names of the files in the zip SHA."""
+    with _lock:
+        return _zip(sha).namelist()
 
 
 def _item_page(sha: str) -> str:

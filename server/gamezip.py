@@ -11,15 +11,16 @@ MAX_RATIO = 200  # unpacked / packed: beyond this it is a zip bomb, not a game
 MAX_GAME = 512 * 1024 * 1024  # a whole game, unpacked
 
 
-def check_game_zip(path, label: str) -> None:
-    """Refuse a game zip with names that leave it, members too large, or a zip bomb."""
+def check_game_zip(path, label: str, *, needs_index: bool = True) -> None:
+    """Refuse a game zip with names that leave it, members too large, or a zip bomb (and one
+    without index.html, unless NEEDS_INDEX is false: a player plays it)."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError):
         raise Refused(f"game {label} is not a valid zip file", "bad-game", game=label) from None
     names = {m.filename for m in members}
-    if "index.html" not in names:
+    if needs_index and "index.html" not in names:
         raise Refused(f"game {label} has no index.html at the top of its zip", "bad-game", game=label)
     total = 0
     for m in members:

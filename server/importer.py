@@ -99,10 +99,11 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
 
         _copy_in(store, manifest, missing, open_file, step, absent)
         for item in manifest["items"]:
-            if item["kind"] == "game":
-                for ref in item.get("files", []):
-                    if sizes[ref["sha256"]]["mime"] == "application/zip":
-                        check_game_zip(store.path(ref["sha256"]), item["id"])
+            # A zip a player plays (a Bloom book, an H5P package) has no index.html of its own.
+            played = any(ref["role"] == "player" for ref in item.get("files", []))
+            for ref in item.get("files", []):
+                if sizes[ref["sha256"]]["mime"] == "application/zip":
+                    check_game_zip(store.path(ref["sha256"]), item["id"], needs_index=not played)
         # Kept before the switch: a power cut between the two must not leave an installed
         # update that a rebuild would not know (a kept one not yet installed does no harm:
         # its files are in the store, and a rebuild installs it).

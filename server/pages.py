@@ -18,7 +18,7 @@ from server.answers import cacheable, from_a_game
 from server.assets import asset_url
 from server.catalog import Filters
 from server.errors import NotFound
-from server import health, usb_texts
+from server import health, players, usb_texts
 from usb_updater.status import UsbStatus
 from server.files import file_url
 from server.i18n import FALLBACK, LANGUAGES, NAMES, N_, gettext_, language, ngettext_, pick
@@ -168,7 +168,7 @@ def item(item_id: str):
 
     def build():
         return render_template(f"item/{found['kind']}.html", item=found, next=_next_item(found),
-                               lessons=_lessons(found), document=_document(found))
+                               lessons=_lessons(found), document=_document(found), player_url=_player_url(found))
 
     return _cached_page(build, on_hit=opened)
 
@@ -180,6 +180,22 @@ def _next_item(item: dict) -> dict | None:
     if item["id"] not in ids or len(ids) < 2:
         return None
     return state().library.catalog.get(ids[(ids.index(item["id"]) + 1) % len(ids)])
+
+
+def _player_url(item: dict) -> str | None:
+    """Where the frame of a Bloom book or an H5P activity plays it (None for anything else)."""
+    main, player = file_for(item, "main"), file_for(item, "player")
+    if not (main and player and main["mime"] == "application/zip"):
+        return None
+    package = players.package_name(player["sha256"])
+    if package == players.H5P:
+        return f"/h5p/{main['sha256']}/"
+    page_file = players.book_page_file(main["sha256"]) if package == players.BLOOM else None
+    if page_file is None:
+        return None
+    wanted = language()
+    lang = wanted if wanted in item.get("languages", []) else (item.get("languages") or [wanted])[0]
+    return players.bloom_url(main["sha256"], player["sha256"], page_file, lang)
 
 
 def _lessons(item: dict) -> dict[str, dict]:

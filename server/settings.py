@@ -47,6 +47,10 @@ SETTINGS = [
     # Off unless a box's config turns it on (install.sh does), so a laptop demo, the tests and
     # the benchmarks never announce themselves on a network that is not theirs.
     Setting("mdns", False, "announce the library on the network (mDNS: _http._tcp and _sanduq._tcp)", _bool),
+    # Bloom books are written in SIL's Andika; bloom-player asks its page's host for it and
+    # otherwise the internet. Debian's fonts-sil-andika (install.sh installs it) has it.
+    Setting("book_fonts_dir", "/usr/share/fonts-sil-andika/woff2",
+            "folder of Andika-Regular.woff2 and its Bold, Italic, BoldItalic, for Bloom books", str),
     Setting("answer_cache_mb", 16, "memory for ready answers (pages, lists, searches), in MB", int),
     Setting("usage_flush_seconds", 1.0, "how often recorded usage events are written to disk, in seconds", float),
     # A classroom of phones: Chrome keeps up to 6 connections to the box, most of them idle.

@@ -21,6 +21,9 @@
 #   source/pages.csv                book page texts (text_LANG) and where each page's
 #                                   narration goes (narration_LANG)
 #   game-counting/                  the HTML5 counting game, zipped as-is
+#   bloom-NAME/                     a Bloom talking book (NAME.htm, meta.json, CSS, SVGs):
+#                                   zipped with audio/ID.mp3 spoken from each sentence of
+#                                   NAME.htm into media/books/NAME.bloompub
 #
 # Tajik narration: espeak-ng has no Tajik voice. Tajik text is respelled for the Kyrgyz
 # voice (ky): ҷ->ж (ky reads it [dʒ]), қ->к and ғ->г (ky makes them uvular before back
@@ -399,14 +402,97 @@ PY
   fi
 }
 
+# ---------------------------------------------------------------- Bloom books
+# bloom-NAME/ -> media/books/NAME.bloompub, played by bloom-player: the folder's files as
+# they are, plus audio/ID.mp3 for every <span class="audio-sentence" id="ID"> in NAME.htm,
+# spoken in the lang of the bloom-editable around it. NAME.htm is the only copy of the
+# words; the mp3s live only in the .bloompub. Fixed dates and order, as for the game.
+make_bloom() {
+  local dir name id lang text out
+  for dir in "$HERE"/bloom-*/; do
+    dir=${dir%/}
+    name=${dir##*/bloom-}
+    out="$MEDIA/books/$name.bloompub"
+    [[ -f $dir/$name.htm ]] || die "$dir has no $name.htm (a Bloom book's page file is named after it)"
+    rm -rf "$TMP/bloom" && mkdir -p "$TMP/bloom/audio" "$(dirname "$out")"
+    python3 - "$dir/$name.htm" >"$TMP/sentences.tsv" <<'PY'
+import re, sys
+from html.parser import HTMLParser
+
+class Sentences(HTMLParser):
+    """(id, lang, text) of each span.audio-sentence, lang from the enclosing bloom-editable."""
+    VOID = {"br", "img", "meta", "link", "input", "hr", "source"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.found, self.open = [], {}, None  # open: [id, lang, words, depth]
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        lang = a["lang"] if "bloom-editable" in classes and a.get("lang") else (self.stack[-1] if self.stack else None)
+        self.stack.append(lang)
+        if "audio-sentence" in classes and self.open is None:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", a.get("id") or ""):
+                sys.exit(f"{sys.argv[1]}: audio-sentence id {a.get('id')!r} must start with a letter")
+            self.open = [a["id"], lang, [], len(self.stack)]
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID or not self.stack:
+            return
+        if self.open and len(self.stack) == self.open[3]:
+            sid, lang, words, _ = self.open
+            text = " ".join("".join(words).split())
+            if self.found.setdefault(sid, (lang, text)) != (lang, text):
+                sys.exit(f"{sys.argv[1]}: id {sid} is used for two different sentences")
+            self.open = None
+        self.stack.pop()
+
+    def handle_data(self, data):
+        if self.open:
+            self.open[2].append(data)
+
+reader = Sentences()
+with open(sys.argv[1], encoding="utf-8") as f:
+    reader.feed(f.read())
+for sid, (lang, text) in sorted(reader.found.items()):
+    if not lang or not text:
+        sys.exit(f"{sys.argv[1]}: sentence {sid} has no words or no lang")
+    print(sid, lang, text, sep="\t")
+PY
+    while IFS=$'\t' read -r id lang text; do
+      speak "$lang" "$text" "$TMP/sentence.wav"
+      mp3 "$TMP/sentence.wav" "$TMP/bloom/audio/$id.mp3" 32
+    done <"$TMP/sentences.tsv"
+    python3 - "$dir" "$TMP/bloom" "$out" <<'PY'
+import os, sys, zipfile
+book, made, out = sys.argv[1:]
+files = {name: os.path.join(book, name) for name in os.listdir(book)}
+files.update({"audio/" + name: os.path.join(made, "audio", name) for name in os.listdir(os.path.join(made, "audio"))})
+with zipfile.ZipFile(out, "w") as z:
+    for name in sorted(files):
+        info = zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))
+        info.create_system = 3
+        info.external_attr = 0o644 << 16
+        # mp3 is compressed already
+        info.compress_type = zipfile.ZIP_STORED if name.endswith(".mp3") else zipfile.ZIP_DEFLATED
+        with open(files[name], "rb") as f:
+            z.writestr(info, f.read())
+PY
+  done
+}
+
 # ---------------------------------------------------------------- main
 what=${1:-all}
 case $what in
-  all) make_videos; make_audio; make_book_narration; make_game ;;
+  all) make_videos; make_audio; make_book_narration; make_game; make_bloom ;;
   videos) make_videos ;;
   audio) make_audio ;;
   books) make_book_narration ;;
   game) make_game ;;
-  *) die "usage: $0 [all|videos|audio|books|game]" ;;
+  bloom) make_bloom ;;
+  *) die "usage: $0 [all|videos|audio|books|game|bloom]" ;;
 esac
 echo "media written to $MEDIA ($(du -sh "$MEDIA" | cut -f1))"

@@ -185,8 +185,18 @@
     // Leaving full screen: back to the game, as when the page opened.
     document.addEventListener("fullscreenchange", function () { fit(true); });
     document.addEventListener("webkitfullscreenchange", function () { fit(true); });
+    var done = false;
     window.addEventListener("message", function (e) {
-      if (e.source === frame.contentWindow && e.data && e.data.type === "sanduq:finished") { finished(); goNext(); }
+      if (e.source !== frame.contentWindow || done) { return; }
+      if (e.data && e.data.type === "sanduq:finished") { done = true; finished(); goNext(); return; }
+      // bloom-player (told independent=false) sends its reports here as JSON text: the book
+      // is read when its last page was, or when reading aloud reached the end.
+      var said = null;
+      try { said = typeof e.data === "string" ? JSON.parse(e.data) : null; } catch (err) { return; }
+      if (said && (said.messageType === "playbackComplete" ||
+          (said.messageType === "updateBookProgressReport" && said.params && said.params.lastNumberedPageRead))) {
+        done = true; finished();
+      }
     });
   }
 

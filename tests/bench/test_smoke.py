@@ -14,6 +14,7 @@ pytestmark = pytest.mark.slow  # each script builds its own library or store and
 
 @pytest.mark.parametrize("name", [
     "export",
+    "kolibri",
     "pdfbook",
     "scrub",
     "video",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from content_mirror import bundle, minisign, pdfbook
+from content_mirror import bundle, minisign, pdfbook, sheets
 from content_mirror.authoring import read_source
 from content_mirror.pdfbook import import_pdf
 from server.errors import BadRequest, SanduqError
@@ -339,14 +339,14 @@ def test_a_failure_while_writing_the_sheets_puts_everything_back(tmp_path, monke
     # has been replaced by then): both sheets and the book's folder go back as they were.
     source = write_source(tmp_path / "src")
     before = tree(source)
-    write = pdfbook.write_atomically
+    write = sheets.write_atomically
 
     def full_disk(path, data, **kw):
         if Path(path).name == "items.csv":
             raise OSError(28, "No space left on device", str(path))
         write(path, data, **kw)
 
-    monkeypatch.setattr(pdfbook, "write_atomically", full_disk)
+    monkeypatch.setattr(sheets, "write_atomically", full_disk)
     with pytest.raises(SanduqError, match="No space left on device"):
         import_pdf(_plain(tmp_path), source, book_id="story", lang="en")
     assert tree(source) == before

@@ -45,7 +45,7 @@ def test_the_words_for_a_kind_find_items_of_that_kind(demo, query, kind):
 
 def test_kitob_ranks_the_picture_books_above_documents_and_tips(demo):
     kinds = [item["kind"] for item in found(demo, "китоб")]
-    assert kinds.count("book") == 2
+    assert kinds.count("book") == 3  # two picture books and the Bloom talking book
     last_book = max(n for n, kind in enumerate(kinds) if kind == "book")
     assert not {"document", "tip"} & set(kinds[:last_book])
 
@@ -93,3 +93,9 @@ def test_a_query_is_only_text(demo, query):
 
 def test_a_query_over_the_apis_limit_is_refused_plainly(demo):
     assert demo.get("/api/search", query_string={"q": "ҳ" * 10_000}).status_code == 400
+
+
+def test_the_words_of_a_bloom_book_are_searched_in_each_of_its_languages(demo):
+    # Words that are only inside the BloomPub's pages, not in its title or description.
+    assert "book-yard-animals" in [item["id"] for item in found(demo, "алаф")]
+    assert "book-yard-animals" in [item["id"] for item in found(demo, "траву")]
