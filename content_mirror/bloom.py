@@ -181,7 +181,10 @@ def _read_pages(book: BloomBook, page: str) -> None:
         text = "\n".join(dict.fromkeys(line for line in lines if line))
         if text:
             book.text[lang] = text[:MAX_TEXT]
-    book.languages = sorted(reader.content_langs or book.text, key=lambda code: -len(book.text.get(code, "")))
+    # The book's first language (Bloom's contentLanguage1) first, then by how much text each has.
+    first = _lang(reader.first_lang)
+    book.languages = sorted(reader.content_langs or book.text,
+                            key=lambda code: (code != first, -len(book.text.get(code, ""))))
     book.talking = reader.narrated
 
 
@@ -194,6 +197,8 @@ class _Pages(HTMLParser):
         self.content_langs: set[str] = set()
         self.stack: list[tuple[str, str | None, bool]] = []  # tag, language of text inside, on a story page
         self.narrated = False
+        self.first_lang = ""  # the text of the data div's contentLanguage1
+        self.in_first = False
 
     def handle_starttag(self, tag, attrs):
         if tag in ("br", "img", "meta", "link", "input", "hr", "source"):
@@ -207,6 +212,7 @@ class _Pages(HTMLParser):
             lang = _lang(a.get("lang") or "")
         if "audio-sentence" in classes:
             self.narrated = True
+        self.in_first = a.get("data-book") == "contentLanguage1"
         if a.get("id") == "bloomDataDiv":
             lang, story = None, False
         self.stack.append((tag, lang, story))
@@ -217,6 +223,8 @@ class _Pages(HTMLParser):
                 break
 
     def handle_data(self, data):
+        if self.in_first and data.strip():
+            self.first_lang, self.in_first = data.strip()[:20], False
         lang, story = (self.stack[-1][1], self.stack[-1][2]) if self.stack else (None, False)
         if lang and data.strip() and len(self.words.get(lang, ())) < 5_000:
             self.words.setdefault(lang, []).append(" ".join(data.split()))

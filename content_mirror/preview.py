@@ -49,8 +49,8 @@ DEBOUNCE = 0.5  # seconds of quiet after the last change before a rebuild
 CHANGES = [FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
            DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
 IGNORED_FOLDERS = {".git", ".sanduq-cache"}  # version control, and what our importers cache
-# Lock and temporary files of LibreOffice, Excel, editors and our own importers.
-IGNORED_NAMES = (".~lock.*#", "~$*", "*.tmp", "*.swp", "*~", ".#*")
+# Lock and temporary files of LibreOffice, Excel, editors and our own importers; the Mac's Finder notes.
+IGNORED_NAMES = (".~lock.*#", "~$*", "*.tmp", "*.swp", "*~", ".#*", ".DS_Store")
 
 
 def matters(event: FileSystemEvent, root: Path) -> bool:
@@ -125,7 +125,7 @@ class Preview:
         # The build served before the current one, closed at the next swap: a request that
         # began on it (a video still streaming) finishes first.
         self._previous: _Build | None = None
-        self._lock = threading.Lock()  # builds and faults change together
+        self._lock = threading.Lock()  # the build served and the faults shown change together
         self._wake = threading.Condition()
         self._changed_at: float | None = float("-inf")  # a change not built yet: the first build, at once
         self._stopping = False
@@ -134,7 +134,11 @@ class Preview:
         self._worker = threading.Thread(target=self._rebuild_loop, name="preview-rebuilder", daemon=True)
 
     def __enter__(self) -> Preview:
-        self.folder = Path(tempfile.mkdtemp(prefix="sanduq-preview-"))
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix="sanduq-preview-"))
+        except OSError as e:
+            raise SanduqError(f"Cannot make a temporary folder for the preview ({e.strerror}); "
+                              "set TMPDIR to a folder with room.") from e
         try:
             self._current = self._serve(Library(self.folder / "build-0"), 0, 0, [])
         except BaseException:
@@ -289,7 +293,7 @@ def _link_stored(have: ContentStore, into: ContentStore, files: dict[str, dict])
 def _said(number: int, build: _Build | None, faults: list[str]) -> str:
     if build is None:
         return f"{len(faults)} fault{'s' if len(faults) > 1 else ''}: " + "; ".join(faults)
-    warned = f", {len(build.warnings)} warnings (check lists them)" if build.warnings else ""
+    warned = f", {len(build.warnings)} warnings (sanduq-mirror check lists them)" if build.warnings else ""
     return f"{'Built' if number == 1 else 'Rebuilt'}: {build.items} items{warned}"
 
 

@@ -110,3 +110,11 @@ def test_the_real_bloom_samples_are_read(name):
     assert book.page_file.endswith(".htm") and book.titles and book.languages == ["en"]
     assert book.text["en"]
     assert book.talking == (name.startswith("sign-language"))
+
+
+def test_the_books_first_language_comes_first_even_with_fewer_words(tmp_path):
+    page = PAGE.replace('<div data-book="bookTitle" lang="tg">Се гурба</div>',
+                        '<div data-book="contentLanguage1" lang="*">tg</div>').replace(
+        "Первый котёнок спит.", "Первый котёнок спит долго-долго, до самого вечера, на тёплой печке.")
+    book = check_bloompub(bloompub(tmp_path / "b.bloompub", page=page), "b.bloompub")
+    assert book.languages == ["tg", "ru"]

@@ -181,3 +181,10 @@ def test_the_library_reader_accepts_it():
     assert found.page_file == PAGE_FILE and found.talking
     assert set(found.titles) == LANGS and set(found.languages) == LANGS
     assert found.credits["licence"] == "CC-BY-4.0"
+
+
+def test_the_books_poster_in_the_library_is_its_cover():
+    """items.csv's poster is a copy of the book's cover: an edit to one must reach the other."""
+    demo = Path(__file__).resolve().parents[2] / "content_mirror" / "demo"
+    assert (demo / "source" / "media" / "books" / "yard-animals.svg").read_bytes() == \
+        (demo / "bloom-yard-animals" / "cover.svg").read_bytes()

@@ -56,7 +56,7 @@ def page(live: LiveServer, path: str) -> str:
 
 def test_the_site_is_the_folder_as_a_box_shows_it(previewing, source):
     preview, live, said = previewing(source)
-    assert said == ["Built: 7 items, 4 warnings (check lists them)"]
+    assert said == ["Built: 7 items, 4 warnings (sanduq-mirror check lists them)"]
     home = page(live, "/?lang=en")
     assert "Good sleep" in home and "Fun shapes" in home and BANNER not in home
     status, headers, body = live.get("/item/video-count?lang=en")
@@ -76,7 +76,7 @@ def test_a_changed_title_is_shown_after_a_rebuild(previewing, source):
     wait_for(lambda: preview.builds == 2, "a rebuild")
     assert "Sleep well" in page(live, "/item/tip-sleep?lang=en")
     assert "Good sleep" not in page(live, "/?lang=en")
-    assert said[-1] == "Rebuilt: 7 items, 4 warnings (check lists them)"
+    assert said[-1] == "Rebuilt: 7 items, 4 warnings (sanduq-mirror check lists them)"
     # The files that did not change are the last build's, linked, not copied again.
     stored = [p for p in (preview.folder / f"build-{preview.builds}" / "store").glob("??/*")]
     assert len(stored) == len(read_source(source).manifest["files"])
@@ -150,6 +150,7 @@ def test_stopping_ends_every_thread_and_deletes_every_build(source):
     ("items.csv", True), ("media/count.mp4", True), ("media/new/cover.svg", True),
     (".~lock.items.csv#", False), ("~$items.xlsx", False), ("media/lu1234.tmp", False),
     (".git/index", False), (".sanduq-cache/videos/abc.mp4", False), ("media/.sanduq-cache", False),
+    ("media/.DS_Store", False), ("media/notes~", False),
 ])
 def test_lock_files_caches_and_version_control_start_no_build(tmp_path, path, counts):
     assert matters(FileModifiedEvent(str(tmp_path / path)), tmp_path) is counts
@@ -163,7 +164,6 @@ def test_a_temporary_file_saved_over_a_sheet_starts_a_build(tmp_path):
     assert not matters(FileMovedEvent(str(tmp_path / "a.tmp"), str(tmp_path / "b.tmp")), tmp_path)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_command_serves_until_stopped_and_leaves_nothing_behind(source, tmp_path, monkeypatch, capsys, stop):
     """The real command in this (main) thread; another sends the signal a person's Ctrl-C would."""
