@@ -22,19 +22,17 @@ from pathlib import Path
 
 from content_mirror.manifest import CREDITS, LANG, MAX_TEXT, SUBJECTS, credit_fault
 from server.errors import InvalidSource
-from server.gamezip import too_large
+from server.gamezip import BAD_ZIP, MAX_GAME, markup_fault, too_large
 
 EXTENSIONS = (".bloompub", ".bloomd")
 MAX_MEMBERS = 5_000
-MAX_BOOK = 1024 * 1024 * 1024  # unpacked; a long book with video stays far below
+MAX_BOOK = MAX_GAME  # unpacked: what a box takes (server/gamezip.py), so a book that builds installs
 MAX_PAGE_FILE = 16 * 1024 * 1024  # the .htm and meta.json are read whole: bounded
 # Nothing a phone's browser would run outside the player: only activities (Bloom's own HTML5
 # widgets, played by bloom-player in the same sandbox) may hold pages and scripts.
 REFUSED = {".exe", ".dll", ".com", ".bat", ".cmd", ".msi", ".scr", ".vbs", ".ps1", ".sh", ".apk", ".jar",
            ".swf", ".php"}
 PAGES = {".htm", ".html", ".xhtml", ".js", ".mjs"}
-SCRIPT_IN_SVG = re.compile(rb"<script|<foreignobject|\son[a-z]+\s*=|javascript:|(?:xlink:)?href\s*=\s*[\"']?\s*(?:https?:|//)",
-                           re.IGNORECASE)
 # Bloom's topic tags (bloomlibrary.org's list) and the subjects they are on a Sanduq shelf.
 TOPICS = {"math": "numeracy", "science": "science", "environment": "science", "animal stories": "science",
           "health": "health", "primer": "literacy", "fiction": "literacy", "traditional story": "literacy",
@@ -66,7 +64,7 @@ def check_bloompub(path: Path, label: str) -> BloomBook:
             members = archive.infolist()
             names = _check_members(members, label)
             _check_svgs(archive, label)
-            tops = [n for n in names if "/" not in n and n.lower().endswith((".htm", ".html"))]
+            tops = page_files(names)
             if len(tops) != 1:
                 raise InvalidSource(f"book {label} is not a Bloom book: it should hold one .htm page file at the "
                                     f"top of its zip, and holds {len(tops)}; publish it again from Bloom as BloomPub.")
@@ -78,8 +76,15 @@ def check_bloompub(path: Path, label: str) -> BloomBook:
     except zipfile.BadZipFile:
         raise InvalidSource(f"book {label} is not a valid BloomPub (not a zip file); publish it again from "
                             "Bloom as BloomPub.") from None
+    except BAD_ZIP:
+        raise InvalidSource(f"book {label} is damaged or encrypted; publish it again from Bloom as BloomPub.") from None
     _read_meta(book, meta)
     return book
+
+
+def page_files(names) -> list[str]:
+    """The page files at the top of a BloomPub whose member NAMES these are: a book has one."""
+    return [n for n in names if "/" not in n and n.lower().endswith((".htm", ".html"))]
 
 
 def _check_members(members: list[zipfile.ZipInfo], label: str) -> set[str]:
@@ -109,13 +114,18 @@ def _check_members(members: list[zipfile.ZipInfo], label: str) -> set[str]:
 
 
 def _check_svgs(archive: zipfile.ZipFile, label: str) -> None:
-    """Refuse SVG pictures that hold scripts or reach outside (a phone could open one by itself)."""
+    """Refuse SVG pictures that hold scripts or reach outside (a phone could open one by itself),
+    judged as every package's markup is (server/gamezip.py)."""
     for m in archive.infolist():
         if m.filename.lower().endswith(".svg"):
-            data = archive.read(m) if m.file_size <= MAX_PAGE_FILE else b"<script"
-            if SCRIPT_IN_SVG.search(data):
-                raise InvalidSource(f"book {label}: picture {m.filename[:80]!r} holds a script or a link "
-                                    "out, which Sanduq refuses; save the picture without them.")
+            with archive.open(m) as f:
+                data = f.read(MAX_PAGE_FILE + 1)
+            if len(data) > MAX_PAGE_FILE:
+                raise InvalidSource(f"book {label}: picture {m.filename[:80]!r} is larger than "
+                                    f"{MAX_PAGE_FILE // 2**20} MB, too large for Sanduq to check; save it smaller.")
+            fault = markup_fault(data, "book")
+            if fault:
+                raise InvalidSource(f"book {label}: picture {m.filename[:80]!r} {fault}.")
 
 
 def _read(archive: zipfile.ZipFile, name: str, label: str) -> bytes:

@@ -19,17 +19,16 @@ import json
 import re
 import stat
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from content_mirror.manifest import CREDITS, LANG, MAX_TEXT, NOT_IN_A_CREDIT, TURNS_TEXT, credit_fault
 from server.errors import InvalidSource
-from server.gamezip import too_large
+from server.gamezip import BAD_ZIP, MAX_GAME, markup_fault, too_large
 
 MAX_MEMBERS = 20_000  # an activity with all its libraries holds a few hundred files
-MAX_UNPACKED = 2**30
+MAX_UNPACKED = MAX_GAME  # what a box takes (server/gamezip.py), so a package that builds installs
 MAX_JSON = 4 * 2**20  # h5p.json, content.json, library.json: real ones are a few hundred KB at most
 MAX_MARKUP = 8 * 2**20  # an SVG (or XML) read whole to look for script; icon fonts are under 1 MB
 MAX_TITLE = 200
@@ -45,14 +44,6 @@ WEB_PAGES = frozenset("html htm xhtml xht shtml mht mhtml php phtml asp aspx jsp
 MARKUP = ("svg", "xml")  # text a browser runs as a document when it is opened
 MACHINE_NAME = re.compile(r"[\w.-]{1,255}", re.ASCII)  # H5P's own pattern for a library's name
 LIBRARY_JSON = re.compile(r"([\w.-]{1,255})-(\d{1,4})\.(\d{1,4})/library\.json", re.ASCII)
-# What makes markup more than a picture: script, markup that could hide one (an element of
-# another language, an entity holding tags or read from elsewhere), and references, whose
-# values are unescaped before they are judged (`&#106;avascript:` is javascript:).
-SCRIPT = re.compile(r"<(?:[\w.-]+:)?(?:script|foreignobject)\b|[\s\"'/]on[a-z]+\s*=|(?:java|vb)script:")
-ENTITY = re.compile(r"<!entity\s+%?\s*[\w.-]+\s+(?:system|public|[\"'][^\"']*[<&])")
-REFERENCE = re.compile(r"(?:\bhref\s*=\s*|\burl\(\s*|@import\s*)([\"']?)([^\"')>]{0,300})")
-SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
-SAFE_DATA = ("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp")
 # Keys of content.json whose strings are never words a reader sees (H5P's media and sub-content).
 NOT_TEXT = frozenset({"path", "mime", "library", "subContentId", "license", "licenseVersion", "version"})
 TAG = re.compile(r"<[^>]*>")
@@ -63,7 +54,6 @@ CC_KINDS = ("BY", "BY-SA", "BY-ND", "BY-NC", "BY-NC-SA", "BY-NC-ND")
 CC_VERSIONS = ("1.0", "2.0", "2.5", "3.0", "4.0")
 PUBLIC_DOMAIN = {"CC0 1.0": "CC0-1.0", "CC PDM": "CC-PDM-1.0", "ODC PDDL": "PDDL-1.0"}
 GPL_VERSIONS = {"v1": "GPL-1.0-only", "v2": "GPL-2.0-only", "v3": "GPL-3.0-only"}
-BAD_MEMBER = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError, ValueError)
 
 
 @dataclass
@@ -178,7 +168,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, label: st
     try:
         with archive.open(info) as f:
             return f.read(cap + 1)
-    except BAD_MEMBER:
+    except BAD_ZIP:
         _refuse(label, f"file {_shown(info.filename)} in the package is damaged or encrypted")
 
 
@@ -249,22 +239,9 @@ def _check_markup(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -
     if len(data) > MAX_MARKUP:
         _refuse(label, f"file {shown} is larger than {MAX_MARKUP // 2**20} MB, too large for Sanduq to check",
                 "save it smaller")
-    if b"\0" in data:  # UTF-16 or UTF-32, where script would not show as the bytes looked for
-        _refuse(label, f"file {shown} is not saved as UTF-8 text, which Sanduq needs to check it",
-                "save it again as plain UTF-8")
-    text = data.decode("latin-1").lower()  # every ASCII byte kept as it is, whatever the encoding
-    if SCRIPT.search(text):
-        _refuse(label, f"file {shown} holds a script, which Sanduq refuses", "save it without scripts")
-    if ENTITY.search(text):
-        _refuse(label, f"file {shown} declares an XML entity that could hide a script or read other files, "
-                       "which Sanduq refuses", "save it as plain SVG")
-    for match in REFERENCE.finditer(text):
-        value = re.sub(r"[\s\x00-\x1f]+", "", html.unescape(match[2]))
-        if value.startswith(("javascript:", "vbscript:")):
-            _refuse(label, f"file {shown} holds a script, which Sanduq refuses", "save it without scripts")
-        if (value.startswith("//") or SCHEME.match(value)) and not value.startswith(SAFE_DATA):
-            _refuse(label, f"file {shown} refers to something outside the package ({_shown(value[:60])}), "
-                           "which a box cannot reach", "save it with everything it shows inside it")
+    fault = markup_fault(data, "package")
+    if fault:
+        raise InvalidSource(f"{label}: file {shown} {fault}.")
 
 
 def _line(value: Any, limit: int) -> str | None:

@@ -235,6 +235,8 @@ def _item(where: str, item: Any, files: dict) -> None:
     for ref in refs:
         if not isinstance(ref, dict) or ref.get("sha256") not in files:
             _fail(f"{where}.files", "names a file the manifest's files list does not hold")
+        if (ref.get("role") == "player") != (files[ref["sha256"]].get("mime") == "application/gzip"):
+            _fail(f"{where}.files", "a player is an npm tarball (application/gzip), and only a player is one")
         if ref.get("role") not in ROLES:
             _fail(f"{where}.files", f"role {str(ref.get('role'))[:20]!r} is not one of {', '.join(ROLES)}")
         if ref.get("lang") is not None and not LANG.fullmatch(str(ref["lang"])):

@@ -112,8 +112,5 @@ def _unreachable(player: Player, why: str) -> SanduqError:
 
 
 def _integrity(path: Path) -> str:
-    digest = hashlib.sha512()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return "sha512-" + base64.b64encode(digest.digest()).decode()
+        return "sha512-" + base64.b64encode(hashlib.file_digest(f, "sha512").digest()).decode()

@@ -3,7 +3,8 @@
 API lists, items, search results, pages and the site's assets are the same bytes for every
 phone that asks the same way, until the catalog changes. A view marks such a response with
 `cacheable()`; this WSGI layer then keeps it (with its gzip form and an ETag) under the raw
-request (catalog generation, "popular" list, path, query, Accept-Language, Cookie) and
+request (catalog generation, "popular" list, path, query, Accept-Language, Cookie, host,
+whether a tab asks for it as its page) and
 answers the next identical request from memory: a 304 when the phone has it, gzip when the
 phone takes it. A view's side effect (counting an opened item, a search with no result)
 travels with the answer as `on_hit`, and this layer runs it, with the request's WSGI environ,
@@ -97,8 +98,11 @@ class AnswerFront:
     def __call__(self, environ, start_response):
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
             return self.app(environ, start_response)
+        # The host too (a sandbox's policy names it) and whether a tab asks for the answer as its
+        # page (a game's or player's file then answers with a way to its item page instead).
         key = (self.key(), environ.get("PATH_INFO"), environ.get("QUERY_STRING"),
-               environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_COOKIE"))
+               environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_COOKIE"), environ.get("HTTP_HOST"),
+               environ.get("HTTP_SEC_FETCH_DEST") == "document")
         with self._lock:
             answer = self._answers.get(key)
             if answer is not None:

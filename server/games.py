@@ -47,7 +47,7 @@ def play(sha: str, member: str):
     if found is None or found[1] != "application/zip":
         raise NotFound("This game is not in the library.")
     if request.headers.get("Sec-Fetch-Dest") == "document":
-        return redirect(_item_page(sha), code=303)  # a game runs only in its item page's sandbox
+        return redirect(item_page(sha), code=303)  # a game runs only in its item page's sandbox
     name = posixpath.normpath(member)
     if name.startswith(("/", "..")):
         raise NotFound("This file is not part of the game.")
@@ -60,21 +60,28 @@ def play(sha: str, member: str):
         if info.is_dir() or too_large(info):
             raise NotFound("This file of the game is too large to open.")
         data = archive.read(info)
-    mime = TYPES.get(posixpath.splitext(name)[1].lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = Response(data, mimetype=mime)
-    own = f"{request.scheme}://{request.host}/play/{sha}/" if HOST.fullmatch(request.host) else "'self'"
-    response.headers["Content-Security-Policy"] = SANDBOX.format(own=own)
+    return sandboxed(Response(data, mimetype=mime_of(name)), [f"/play/{sha}/"])
+
+
+def mime_of(name: str) -> str:
+    return TYPES.get(posixpath.splitext(name)[1].lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def sandboxed(response: Response, places: list[str], policy: str = SANDBOX) -> Response:
+    """RESPONSE under POLICY, which lets it use only the files under PLACES (paths of this host)."""
+    origin = f"{request.scheme}://{request.host}" if HOST.fullmatch(request.host) else None
+    own = " ".join(origin + place for place in places) if origin else "'self'"
+    response.headers["Content-Security-Policy"] = policy.format(own=own)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # The sandbox's opaque origin fetches with Origin: null; a zip's files are public anyway.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    # The URL names the zip's bytes, so its files never change either.
+    # The URL names the zip's (or tarball's) bytes, so its files never change either.
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
 
 @bp.after_request
-def _readable(response: Response) -> Response:
-    # A refusal too: a game or player at an opaque origin then reads the 404 it asked for.
+def readable(response: Response) -> Response:
+    # The sandbox's opaque origin fetches with Origin: null; a zip's files are public anyway,
+    # and a refusal too is then read as the 404 it is.
     response.headers.setdefault("Access-Control-Allow-Origin", "*")
     return response
 
@@ -85,7 +92,7 @@ def game_file_names(sha: str) -> list[str]:
         return _zip(sha).namelist()
 
 
-def _item_page(sha: str) -> str:
+def item_page(sha: str) -> str:
     """The page of the item whose game is the zip SHA (the front page if none is)."""
     item_id = state().library.catalog.item_of(sha)
     return f"/item/{item_id}" if item_id else "/"

@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, ContextManager
 from content_mirror.manifest import digest, payload_size, validate
 from server.errors import NotEnoughSpace, Refused
 from server.fsutil import utc_now
-from server.gamezip import check_game_zip
+from server.gamezip import check_game_zip, check_player_tarball
 from server.library import Library
 from server.manifests import import_lock, is_kept, keep_manifest, search_texts
 from server.store import ContentStore
@@ -104,6 +104,8 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
             for ref in item.get("files", []):
                 if sizes[ref["sha256"]]["mime"] == "application/zip":
                     check_game_zip(store.path(ref["sha256"]), item["id"], needs_index=not played)
+                elif ref["role"] == "player":
+                    check_player_tarball(store.path(ref["sha256"]), item["id"])
         # Kept before the switch: a power cut between the two must not leave an installed
         # update that a rebuild would not know (a kept one not yet installed does no harm:
         # its files are in the store, and a rebuild installs it).

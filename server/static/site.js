@@ -168,6 +168,7 @@
     });
     var frame = $(".game iframe");
     if (!frame) { return; }
+    frame.parentNode.hidden = false;  // shown only with this script (item/_frame.html)
     function fit(opening) {
       if (document.fullscreenElement || document.webkitFullscreenElement) { frame.style.height = ""; return; }
       var top = frame.getBoundingClientRect().top + window.pageYOffset, room = window.innerHeight - top - 8;

@@ -54,6 +54,12 @@ def test_a_book_gives_its_titles_languages_words_and_credits(tmp_path):
     ({"cat.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'}, "holds a script"),
     ({"dog.svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>'}, "holds a script"),
     ({"two.htm": b"<html></html>"}, "one .htm page file"),
+    # The forms a simpler check let through (the judgment is now every package's, gamezip.markup_fault).
+    ({"a.svg": b'<svg/onload=alert(1)>'}, "holds a script"),
+    ({"b.svg": b'<svg><a xlink:href="jav&#x61;script:alert(1)">x</a></svg>'}, "holds a script"),
+    ({"c.svg": b'<svg><svg:script>alert(1)</svg:script></svg>'}, "holds a script"),
+    ({"d.svg": b'<svg><style>@import url(http://example.org/x.css)</style></svg>'}, "refers to something outside the book"),
+    ({"e.svg": b'<svg><style>@import "http://example.org/x.css";</style></svg>'}, "refers to something outside the book"),
     ({"meta.json": b"{not json"}, "meta.json is not valid JSON"),
 ])
 def test_hostile_books_are_refused_naming_the_file(tmp_path, extra, words):
@@ -118,3 +124,22 @@ def test_the_books_first_language_comes_first_even_with_fewer_words(tmp_path):
         "Первый котёнок спит.", "Первый котёнок спит долго-долго, до самого вечера, на тёплой печке.")
     book = check_bloompub(bloompub(tmp_path / "b.bloompub", page=page), "b.bloompub")
     assert book.languages == ["tg", "ru"]
+
+
+def test_a_small_member_packed_like_a_bomb_and_an_encrypted_one_are_refused(tmp_path):
+    bomb = tmp_path / "ratio.bloompub"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("three-cats.htm", PAGE)
+        z.writestr("audio/i1.mp3", bytes(10 * 1024 * 1024))  # 10 MB of zeros pack 1000 to 1: under 64 MB
+    with pytest.raises(InvalidSource, match="zip bomb"):
+        check_bloompub(bomb, "ratio.bloompub")
+    locked = bloompub(tmp_path / "locked.bloompub")
+    data = bytearray(locked.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # mark every member encrypted
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            data[start + at] |= 1
+            start += 4
+    locked.write_bytes(bytes(data))
+    with pytest.raises(InvalidSource, match="damaged or encrypted"):
+        check_bloompub(locked, "locked.bloompub")

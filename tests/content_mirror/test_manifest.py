@@ -45,6 +45,9 @@ def break_(manifest, how):
     (lambda m: m["items"][0].update(source="Bloom Library, JavaScript:alert(1)"), "source: 'JavaScript:'"),
     (lambda m: m["items"][0].update(source="data:text/html,<script>alert(1)</script>"), "source: 'data:'"),
     (lambda m: m["items"][0].update(source="file:///etc/passwd"), "source: 'file:'"),
+    # A player is an npm tarball and only a player is one: the box serves players differently.
+    (lambda m: m["items"][0]["files"][0].update(role="player"), "a player is an npm tarball"),
+    (lambda m: next(iter(m["files"].values())).update(mime="application/gzip"), "a player is an npm tarball"),
 ])
 def test_hostile_manifests_are_refused(manifest, how, words):
     with pytest.raises(InvalidSource, match=words):

@@ -118,3 +118,75 @@ def test_delta_removes_listed_items_only(filled, src):
              "base": digest(src.manifest), "items": [], "files": {}, "remove": ["tip-sleep"]}
     install(filled, delta, src.open)
     assert filled.catalog.count() == 6 and filled.catalog.get("tip-sleep") is None
+
+
+def _tarball(members: dict[str, bytes], *, link: str | None = None) -> bytes:
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo(link)
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(info)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("tarball, words", [
+    (_tarball({"package/package.json": b'{"name": "left-pad"}'}), "not one this box runs"),
+    (_tarball({"package/package.json": b'{"name": "bloom-player"}'}, link="package/dist/x.js"), "no player needs"),
+    (_tarball({"package/../../x": b"", "package/package.json": b'{"name": "bloom-player"}'}), "no player needs"),
+    (b"\x1f\x8b not really gzip", "not a valid npm tarball"),
+])
+def test_a_player_that_is_not_one_the_box_runs_is_refused_and_nothing_changes(library, src, tarball, words):
+    import hashlib
+
+    manifest = copy.deepcopy(src.manifest)
+    sha = hashlib.sha256(tarball).hexdigest()
+    manifest["files"][sha] = {"size": len(tarball), "mime": "application/gzip"}
+    game = next(item for item in manifest["items"] if item["kind"] == "game")
+    game["files"].append({"role": "player", "lang": None, "sha256": sha})
+
+    def open_file(name):
+        return io.BytesIO(tarball) if name == sha else src.open(name)
+
+    with pytest.raises(Refused, match=words):
+        install(library, manifest, open_file)
+    assert library.catalog.count() == 0
+
+
+def test_a_zip_of_more_files_than_any_game_holds_is_refused(tmp_path):
+    import zipfile
+
+    from server.gamezip import MAX_MEMBERS, check_game_zip
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("index.html", "<p>game</p>")
+        for n in range(MAX_MEMBERS):
+            z.writestr(f"f/{n}", b"")
+    with pytest.raises(Refused, match="more than 20,000 files"):
+        check_game_zip(path, "many")
+
+
+def test_a_zip_whose_names_claim_utf8_and_are_not_is_refused_not_a_crash(tmp_path):
+    from content_mirror.bloom import check_bloompub
+    from server.errors import InvalidSource
+    from server.gamezip import check_game_zip
+
+    path = tmp_path / "names.zip"
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("index.html", "<p>game</p>")
+        z.writestr("caf\u00e9.htm", "x")  # stored as UTF-8 with the flag that says so
+    data = path.read_bytes().replace("caf\u00e9".encode(), b"caf\xff\xfe")  # now it is not UTF-8
+    path.write_bytes(data)
+    with pytest.raises(Refused, match="not a valid zip file"):
+        check_game_zip(path, "names")
+    with pytest.raises(InvalidSource, match="damaged or encrypted|not a valid BloomPub"):
+        check_bloompub(path, "names.bloompub")

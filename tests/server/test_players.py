@@ -7,6 +7,7 @@ import re
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import waitress
@@ -166,3 +167,103 @@ def test_the_demo_talking_book_reads_aloud_highlighting_each_sentence_and_turns_
     shot(page, "bloom-book-tg-360")
     cannot_touch_the_site(frame)
     assert left_the_box(page, site.url) == []
+
+
+@pytest.mark.parametrize("path", ["/item/book-yard-animals", "/item/game-counting"])
+def test_without_javascript_no_empty_frame_but_what_to_do_and_a_books_words(site, browser, path):
+    context = browser.new_context(viewport={"width": 320, "height": 568}, java_script_enabled=False, locale="tg")
+    try:
+        page = context.new_page()
+        page.goto(site.url + path + "?lang=tg")
+        assert not page.locator(".game").is_visible()  # no box that stays empty or says "Loading"
+        assert page.locator("noscript p", has_text="скриптҳо лозиманд").is_visible()
+        if "book" in path:  # the story itself, in the reader's language, from the BloomPub's pages
+            assert page.locator(".book-words p", has_text="Як гурба дар офтоб хобидааст.").is_visible()
+        shot(page, path.rsplit("/", 1)[1] + "-nojs-320")
+    finally:
+        context.close()
+
+
+def _shas(manifest):
+    player = {name: ref["sha256"] for item in manifest["items"] for ref in item["files"] if ref["role"] == "player"
+              for name in [item["id"]]}
+    main = {item["id"]: ref["sha256"] for item in manifest["items"] for ref in item["files"] if ref["role"] == "main"}
+    return player, main
+
+
+def test_a_players_file_answered_from_the_cache_still_sends_a_tab_to_its_item_and_names_its_host(played):
+    import urllib.request
+
+    import tarfile
+
+    from content_mirror import players
+
+    url, manifest = played
+    player, main = _shas(manifest)
+    with tarfile.open(players.fetch(players.BLOOM)) as tar:  # the player's own script, by its name
+        name = next(m.name for m in tar if m.name.startswith("package/dist/") and m.name.endswith(".js"))
+    script = f"{url}/player/{player['book-talking']}/{name.rsplit('/', 1)[1]}"
+    for _ in range(2):  # the second answer comes from the answer cache
+        assert urllib.request.urlopen(script).url == script
+    tab = urllib.request.Request(script, headers={"Sec-Fetch-Dest": "document"})
+    assert urllib.request.urlopen(tab).url == url + "/item/book-talking"
+    other = urllib.request.urlopen(urllib.request.Request(script, headers={"Host": "10.42.0.1:8080"}))
+    assert "http://10.42.0.1:8080/player/" in other.headers["Content-Security-Policy"]
+    assert "127.0.0.1" not in other.headers["Content-Security-Policy"]
+
+
+def test_a_player_page_names_only_a_book_the_library_holds(played):
+    import urllib.request
+
+    url, manifest = played
+    player, main = _shas(manifest)
+    for junk in ("/play/" + "0" * 64 + "/x.htm", f"/play/{main['book-talking']}x/", "/etc/passwd; script-src *"):
+        answer = urllib.request.urlopen(f"{url}/player/{player['book-talking']}/bloomplayer.htm?url={quote(junk)}")
+        policy = answer.headers["Content-Security-Policy"]
+        assert "/play/" not in policy and "script-src *" not in policy and policy.count("/player/") == 5
+
+
+def test_the_box_serves_andika_to_bloom_books(played):
+    import urllib.request
+
+    from server.settings import BY_NAME
+
+    url, manifest = played
+    player, _ = _shas(manifest)
+    fonts = Path(BY_NAME["book_fonts_dir"].default)
+    if not fonts.is_dir():
+        pytest.skip("Debian's fonts-sil-andika is not installed (install.sh --dev installs it)")
+    for face, file in (("Andika%20New%20Basic", "Andika-Regular"), ("Andika%20Bold%20Italic", "Andika-BoldItalic")):
+        answer = urllib.request.urlopen(f"{url}/player/{player['book-talking']}/host/fonts/{face}")
+        assert answer.read() == (fonts / f"{file}.woff2").read_bytes()
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"  # fonts are fetched with CORS
+
+
+def test_the_h5p_page_runs_only_in_its_frame_and_only_for_an_h5p_package(played):
+    import urllib.error
+    import urllib.request
+
+    url, manifest = played
+    _, main = _shas(manifest)
+    tab = urllib.request.Request(f"{url}/h5p/{main['game-drag']}/", headers={"Sec-Fetch-Dest": "document"})
+    assert urllib.request.urlopen(tab).url == url + "/item/game-drag"
+    page = urllib.request.urlopen(f"{url}/h5p/{main['game-drag']}/")
+    assert page.headers["Content-Security-Policy"].startswith("sandbox allow-scripts;")
+    for wrong in (main["book-talking"], "0" * 64, "nothing"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/h5p/{wrong}/")
+        assert refused.value.code == 404
+
+
+def test_a_bloom_book_read_to_its_last_page_counts_as_finished(site, phone):
+    page = phone(site.url)
+    page.goto(site.url + "/item/book-yard-animals?lang=ru")
+    frame = frame_of(page, "/bloomplayer.htm")
+    frame.locator(".swiper-button-next").first.wait_for(state="attached")
+    # bloom-player says so (independent=false) in a message to the page when the last numbered
+    # page is shown; the page records it as the game's own "finished" (server/static/site.js).
+    assert page.evaluate("() => localStorage.getItem('sanduq:done:book-yard-animals')") is None
+    for _ in range(5):
+        frame.evaluate("() => document.querySelector('.swiper-button-next').click()")
+        page.wait_for_timeout(400)
+    page.wait_for_function("() => localStorage.getItem('sanduq:done:book-yard-animals') !== null", timeout=20_000)
