@@ -12,15 +12,16 @@ from __future__ import annotations
 import csv
 import re
 import tomllib
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from content_mirror import players
 from content_mirror.bloom import EXTENSIONS as BLOOM_EXTENSIONS, check_bloompub
+from content_mirror.h5p import check_h5p
 from content_mirror.manifest import (AUDIENCES, CREDITS, FORMAT, ITEM_ID, KINDS, LANG, MIME_TYPES,
-                                     SUBJECTS, credit_fault, validate)
-from server.errors import InvalidSource, SanduqError
+                                     SUBJECTS, credit_fault, is_sha256, validate)
+from server.errors import InvalidSource, Refused, SanduqError
+from server.gamezip import check_game_zip
 from server.fsutil import sha256_file
 
 ITEM_COLUMNS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "subjects",
@@ -50,14 +51,17 @@ class Source:
 
 
 class _Reader:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, hashed: dict | None = None):
         self.root = root.resolve()
         self.errors: list[str] = []
         self.warnings: list[str] = []
         self.more_warnings = 0
         self.files: dict[str, dict] = {}
         self.paths: dict[str, Path] = {}
-        self._hashed: dict[Path, str] = {}
+        # (path, size, modified) -> SHA-256: a caller that reads the folder again and again (the
+        # preview, at every save) passes its own, so only what changed is hashed again.
+        self._hashed: dict[tuple[Path, int, int], str] = {} if hashed is None else hashed
+        self._players: dict[players.Player, str] = {}  # -> the tarball's SHA-256, or why none
 
     def error(self, where: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
@@ -119,20 +123,28 @@ class _Reader:
         return self._add(path, mime)
 
     def _add(self, path: Path, mime: str) -> str:
-        if path not in self._hashed:
-            self._hashed[path] = sha256_file(path)
-        sha = self._hashed[path]
-        self.files[sha] = {"size": path.stat().st_size, "mime": mime}
+        found = path.stat()
+        key = (path, found.st_size, found.st_mtime_ns)
+        if key not in self._hashed:
+            self._hashed[key] = sha256_file(path)
+        sha = self._hashed[key]
+        self.files[sha] = {"size": found.st_size, "mime": mime}
         self.paths[sha] = path
         return sha
 
     def player(self, where: str, player: players.Player) -> str | None:
-        """The SHA-256 of PLAYER's tarball, fetched once per build, or record why it cannot be had."""
-        try:
-            return self._add(players.fetch(player), "application/gzip")
-        except SanduqError as e:
-            self.error(where, e.message)
+        """The SHA-256 of PLAYER's tarball, fetched and checked once per build however many items
+        it plays, or record why it cannot be had."""
+        if player not in self._players:
+            try:
+                self._players[player] = self._add(players.fetch(player), "application/gzip")
+            except SanduqError as e:
+                self._players[player] = e.message
+        found = self._players[player]
+        if not is_sha256(found):
+            self.error(where, found)
             return None
+        return found
 
 
 def _per_lang(row: dict, base: str) -> dict[str, str]:
@@ -268,8 +280,6 @@ def _library_credits(reader: _Reader, settings: dict) -> dict[str, str]:
 def _check_package(reader: _Reader, where: str, item: dict, path: Path) -> None:
     """Check a zip by its format (a BloomPub, an H5P package, an HTML5 game), take the words it
     holds for search, and add the player it needs."""
-    from content_mirror.h5p import check_h5p  # noqa: PLC0415 (only builds with H5P need it)
-
     kind, ext = item["kind"], path.suffix.lower()
     if kind == "book" and ext not in BLOOM_EXTENSIONS:
         reader.error(where, "a book's file is its PDF (for printing) or a Bloom book (.bloompub)")
@@ -299,20 +309,20 @@ def _check_package(reader: _Reader, where: str, item: dict, path: Path) -> None:
 
 
 def _check_game(reader: _Reader, where: str, path: Path) -> None:
+    """The box's own check (server/gamezip.py): a game that builds is a game a box installs."""
     try:
-        with zipfile.ZipFile(path) as z:
-            if "index.html" not in z.namelist():
-                reader.error(where, "the game's zip has no index.html at its top level")
-    except zipfile.BadZipFile:
-        reader.error(where, "is not a valid zip file")
+        check_game_zip(path, path.name)
+    except Refused as e:
+        reader.error(where, e.message)
 
 
-def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
-    """Read and check an authoring folder; raise InvalidSource listing every fault found."""
+def read_source(folder: Path | str, *, sequence: int | None = None, hashed: dict | None = None) -> Source:
+    """Read and check an authoring folder; raise InvalidSource listing every fault found (also
+    as its `faults` value). HASHED: hashes kept from an earlier reading (see _Reader)."""
     root = Path(folder)
     if not root.is_dir():
         raise InvalidSource(f"{root} is not a folder; give the authoring folder that holds items.csv.")
-    reader = _Reader(root)
+    reader = _Reader(root, hashed)
     settings = {}
     if (root / "library.toml").is_file():
         try:
@@ -340,7 +350,7 @@ def read_source(folder: Path | str, *, sequence: int | None = None) -> Source:
         warnings = reader.all_warnings()
         also = "\nand warnings (a build would go ahead with these):\n" + "\n".join(warnings) if warnings else ""
         raise InvalidSource(f"The authoring folder {root} has {len(reader.errors)} "
-                            f"problem(s) to fix:\n" + "\n".join(reader.errors) + also)
+                            f"problem(s) to fix:\n" + "\n".join(reader.errors) + also, faults=reader.errors)
     manifest = {"format": FORMAT, "channel": settings.get("channel", "local"),
                 "sequence": sequence or settings.get("sequence", 1), "full": True,
                 "items": [_tidy(item) for item in items.values()], "files": reader.files}

@@ -66,13 +66,8 @@ def _ignored(path: Path, root: Path) -> bool:
 
 
 def faults_of(error: SanduqError) -> list[str]:
-    """The faults an error lists, one a line: read_source puts them under a heading line, and
-    the warnings after them under one of their own."""
-    lines = error.message.splitlines()
-    if len(lines) == 1:
-        return lines
-    listed = lines[1:]
-    return next((listed[:n] for n, line in enumerate(listed) if line.startswith("and warnings")), listed)
+    """The faults an error lists (read_source gives them as its `faults`), else its message."""
+    return list(error.values.get("faults") or [error.message])
 
 
 class _Stopped(Exception):
@@ -120,6 +115,7 @@ class Preview:
         self.report = report
         self.folder: Path | None = None  # the builds' temporary folder, made on entering
         self.builds = 0  # done so far, good or not
+        self._hashes: dict = {}  # (path, size, modified) -> SHA-256, kept across rebuilds
         self.faults: list[str] = []  # of the last build; the page shows them
         self._current: _Build | None = None
         # The build served before the current one, closed at the next swap: a request that
@@ -244,7 +240,8 @@ class Preview:
         self._built.set()
 
     def _build(self, number: int) -> _Build:
-        source = read_source(self.source)  # first: a folder with faults costs no library
+        # First: a folder with faults costs no library. Only files changed since are hashed again.
+        source = read_source(self.source, hashed=self._hashes)
         if self._stopping:
             raise _Stopped
         folder = self.folder / f"build-{number}"

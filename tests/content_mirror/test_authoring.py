@@ -147,3 +147,59 @@ def test_many_warnings_are_counted_not_listed(tmp_path):
                         courses="course,module\n")
     warnings = read_source(root).warnings
     assert len(warnings) == 31 and warnings[-1] == "... and 5 more warnings like these"
+
+
+def test_the_faults_are_given_as_a_list_too(tmp_path):
+    write_source(tmp_path, ITEMS.replace("video-count,video", "video-count,film"))
+    with pytest.raises(InvalidSource) as raised:
+        read_source(tmp_path)
+    faults = raised.value.values["faults"]
+    listed = raised.value.message.splitlines()[1:]
+    assert faults == listed[:len(faults)] and listed[len(faults)].startswith("and warnings")
+    assert any("'film'" in fault for fault in faults)
+
+
+def test_a_second_reading_hashes_only_what_changed(source, monkeypatch):
+    from content_mirror import authoring
+
+    hashed, counted = {}, []
+    real = authoring.sha256_file
+    monkeypatch.setattr(authoring, "sha256_file", lambda path: counted.append(path) or real(path))
+    read_source(source, hashed=hashed)
+    first = len(counted)
+    (source / "media" / "plan.ru.md").write_text("# План урока\n\nНовый текст.\n", encoding="utf-8")
+    again = read_source(source, hashed=hashed)
+    assert first >= 5 and counted[first:] == [(source / "media" / "plan.ru.md").resolve()]
+    assert again.manifest["files"]  # and the new text's hash is the one shipped
+    assert any(path.name == "plan.ru.md" for path in again.paths.values())
+
+
+def test_a_game_the_box_would_refuse_is_refused_at_check(source):
+    import zipfile
+
+    with zipfile.ZipFile(source / "media" / "game.zip", "w") as z:
+        z.writestr("index.html", "<p>game</p>")
+        z.writestr("../escape.js", "x")
+    with pytest.raises(InvalidSource, match="file name that leaves the game"):
+        read_source(source)
+
+
+def test_a_player_is_fetched_once_however_many_items_it_plays(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from content_mirror import players
+
+    samples = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "h5p"
+    if not samples.is_dir():
+        pytest.skip(f"the shared samples are not here ({samples})")
+    (tmp_path / "media").mkdir()
+    shutil.copy(samples / "drag-text.h5p", tmp_path / "media" / "a.h5p")
+    shutil.copy(samples / "greetingcard.h5p", tmp_path / "media" / "b.h5p")
+    (tmp_path / "items.csv").write_text("id,kind,audiences,title_en,file\ngame-a,game,children,A,media/a.h5p\n"
+                                        "game-b,game,children,B,media/b.h5p\n", encoding="utf-8")
+    fetched, real = [], players.fetch
+    monkeypatch.setattr(players, "fetch", lambda player, *a: fetched.append(player) or real(player, *a))
+    manifest = read_source(tmp_path).manifest
+    assert fetched == [players.H5P]
+    assert len({ref["sha256"] for item in manifest["items"] for ref in item["files"] if ref["role"] == "player"}) == 1

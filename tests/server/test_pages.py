@@ -208,16 +208,26 @@ def test_bad_game_zips_are_refused_at_import(tmp_path, members, words):
     from server.importer import install
     from server.library import Library
 
+    import hashlib
+    import io
+
     root = write_source(tmp_path / "src")
-    (root / "media" / "game.zip").write_bytes(game_zip(members))
-    source = read_source(root) if "index.html" in members else None
-    if source is None:  # the authoring reader already says so
-        with pytest.raises(Exception, match="no index.html"):
-            read_source(root)
-        return
+    good = read_source(root)
+    bad = game_zip(members)
+    (root / "media" / "game.zip").write_bytes(bad)
+    # The authoring reader already says so, with the box's own words (server/gamezip.py) ...
+    with pytest.raises(Exception, match=words):
+        read_source(root)
+    # ... and a box still refuses such a zip from a bundle made some other way.
+    manifest, sha = good.manifest, hashlib.sha256(bad).hexdigest()
+    game = next(item for item in manifest["items"] if item["kind"] == "game")
+    old = game["files"][0]["sha256"]
+    game["files"][0]["sha256"] = sha
+    manifest["files"][sha] = {"size": len(bad), "mime": "application/zip"}
+    del manifest["files"][old]
     library = Library(tmp_path / "data")
     with pytest.raises(Refused, match=words):
-        install(library, source.manifest, source.open)
+        install(library, manifest, lambda name: io.BytesIO(bad) if name == sha else good.open(name))
     assert library.catalog.count() == 0
 
 
