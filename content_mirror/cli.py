@@ -67,17 +67,23 @@ def parser() -> argparse.ArgumentParser:
     kolibri = commands.add_parser("import-kolibri", help="add a Kolibri channel exported to a drive to an authoring folder",
                                   description="Add the Kolibri channel CHANNEL_ID found in KOLIBRI_DATA (a drive "
                                               "export: content/databases/<id>.sqlite3 and content/storage/) to the "
-                                              "authoring folder SOURCE, made if new: its videos, audio, documents, "
-                                              "HTML5 apps and H5P with their titles, languages, credits and topic "
-                                              "tree. Kinds Sanduq cannot play are listed and skipped.")
+                                              "authoring folder SOURCE, made if new: its videos, audio, PDF "
+                                              "documents, HTML5 apps and H5P activities with their titles, "
+                                              "languages, credits and topic tree (as courses), as draft rows to "
+                                              "finish in a spreadsheet (docs/kolibri.md). What Sanduq cannot play "
+                                              "is counted, with why, and skipped.")
     kolibri.add_argument("kolibri_data", type=Path, metavar="KOLIBRI_DATA")
     kolibri.add_argument("source", type=Path, metavar="SOURCE")
     kolibri.add_argument("--channel", metavar="CHANNEL_ID",
                          help="the channel's id (default: the only channel in KOLIBRI_DATA)")
-    scan = commands.add_parser("scan", help="draft an authoring folder from a folder of media",
-                               description="Draft the authoring folder OUT from the videos, audio, PDFs, "
-                                           "Bloom books and H5P activities found in FOLDER: one row per item "
-                                           "for people to finish in a spreadsheet; then run check.")
+    scan = commands.add_parser("scan", help="draft a new authoring folder from a folder of media",
+                               description="Draft the new authoring folder OUT (one that does not exist yet, or "
+                                           "an empty one) from the videos, audio, Markdown documents, Bloom books, "
+                                           "H5P activities and HTML5 game zips found in FOLDER: a row of items.csv "
+                                           "for each, to finish in a spreadsheet, and its files in OUT/media/ "
+                                           "(hard links to FOLDER's where they can be). A PDF gets no row: "
+                                           "OUT/TODO.txt gives the import-pdf command for each, and every file "
+                                           "skipped, with why. Then run check.")
     scan.add_argument("folder", type=Path, metavar="FOLDER")
     scan.add_argument("out", type=Path, metavar="OUT")
     preview = commands.add_parser("preview", help="serve an authoring folder as the phone site, rebuilt on change",

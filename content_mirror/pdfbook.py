@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from content_mirror.drafts import ITEM_ALWAYS, header
 from content_mirror.manifest import AUDIENCES, ITEM_ID, LANG, MAX_TEXT
 from content_mirror.sheets import LIBRARY_TOML, Sheet, cell, move_into_place, open_folder, tidy
 from server.errors import BadRequest, InvalidSource, SanduqError
@@ -93,9 +94,9 @@ def _add(pdf: Path, source: Path, tools: dict[str, str], book_id: str, lang: str
     # authoring folder, undone (while still locked) unless the import gets to its end.
     with ExitStack() as held, ExitStack() as undo:
         open_folder(source, held, undo)
-        items = Sheet.read(source / "items.csv", ["id", "kind", "languages", "audiences", "age_min", "age_max",
-                                                  "subjects", f"title_{lang}", f"description_{lang}", "poster",
-                                                  "file"])
+        # A new items.csv has the columns every importer's has, and this book's language's.
+        items = Sheet.read(source / "items.csv", header([], always=(*ITEM_ALWAYS, f"title_{lang}",
+                                                                    f"description_{lang}", "poster", "file")))
         pages_sheet = Sheet.read(source / "pages.csv", ["book", "page", "picture", f"text_{lang}",
                                                         f"narration_{lang}"])
         rel = Path("media", "books", book_id)

@@ -6,7 +6,8 @@ activity and HTML5 game zip, the files themselves in OUT/media/ in their folders
 (hard-linked when they can be, else copied), so OUT stands alone and can be moved. What it
 can say it fills in: kind, duration (ffprobe), languages where a file or folder name says them,
 titles from the format's own metadata or the file name, credits a Bloom book or H5P package
-carries. Audiences stay empty on purpose: `check` then names every row still to finish.
+carries. Audiences stay empty on purpose (content_mirror/drafts.py): `check` then names every
+row still to finish.
 
 `story.tg.mp3` and `story.ru.mp3` (or `Tajik/story.mp3` and `Russian/story.mp3`) are one item
 with `file_tg` and `file_ru`; `story.tg.vtt` is its Tajik subtitles and `story.jpg` its poster.
@@ -14,35 +15,33 @@ A PDF gets no row: it becomes a picture book only through import-pdf, so the exa
 each is written to OUT/TODO.txt, with every file skipped and why.
 
 FOLDER is untrusted: links are never followed, hidden files and other types are skipped and
-named, sizes and counts are bounded, and ffprobe may open local files only. Everything is
-written into a hidden folder beside OUT and renamed to OUT at the end, so a failure leaves no
-half-written OUT.
+named, sizes and counts are bounded, a file is placed only at the size it was found, and
+ffprobe may open local files only (content_mirror/video.py). Everything is written into a
+hidden folder beside OUT and renamed to OUT at the end, so a failure leaves no half-written OUT.
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import itertools
 import os
 import re
 import secrets
 import shlex
 import shutil
-import stat
-import subprocess
 import unicodedata
 import zipfile
 from collections import Counter, deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from content_mirror.bloom import EXTENSIONS as BLOOM, check_bloompub
+from content_mirror.drafts import CODES, MAX_TITLE, NO_LANGUAGE, clock, cut, header, lang_rank, place, plural, slug
 from content_mirror.h5p import check_h5p
-from content_mirror.kolibri import NO_LANGUAGE, TRANSLITERATE
-from content_mirror.manifest import CREDITS
-from content_mirror.sheets import LIBRARY_TOML, cell, tidy
+from content_mirror.sheets import LIBRARY_TOML, Sheet, cell, tidy
+from content_mirror.video import probe
 from server.errors import BadRequest, InvalidSource, Refused, SanduqError
-from server.fsutil import CHUNK, atomic_file, fsync_dir, program, write_atomically
+from server.fsutil import fsync_dir, write_atomically
 from server.gamezip import check_game_zip
 
 KINDS = {".mp4": "video", ".m4v": "video", ".webm": "video", ".mp3": "audio", ".m4a": "audio", ".ogg": "audio",
@@ -53,21 +52,15 @@ MAX_ENTRIES = 20_000  # files and folders looked at: a school's whole library is
 MAX_FILE = 4 * 2**30  # a feature-length film fits; a disk image does not
 MAX_DEPTH = 20
 MAX_THUMBNAIL = 8 * 2**20
-MAX_TITLE = 300
-PROBE_SECONDS = 60
-# Languages a content team here names files in, and the names of folders that hold one language:
-# in English, in Russian and in the language itself. A name not listed is no language.
-CODES = ("tg", "ru", "en", "ky", "uz", "sr", "cnr")
+# The names of folders that hold one language, in English, in Russian and in the language
+# itself, for the languages a content team here names files in (drafts.CODES). A name not
+# listed is no language.
 FOLDERS = {"tg": "tajik tojiki тоҷикӣ таджикский", "ru": "russian русский",
            "en": "english английский англисӣ", "ky": "kyrgyz kirghiz кыргызча кыргыз киргизский кыргызский",
            "uz": "uzbek o'zbek o'zbekcha ўзбек ўзбекча узбекский", "sr": "serbian srpski српски сербский",
            "cnr": "montenegrin crnogorski црногорски черногорский"}
 FOLDER_LANG = {name: code for code, names in FOLDERS.items() for name in [code, *names.split()]}
 NAME_LANG = re.compile(r"(.+?)[._-]([A-Za-z]{2,3})")  # story.tg, story_ru, story-EN
-# The columns a draft always has, so people see what to fill; the rest only when some row fills them.
-COLUMNS = ("id", "kind", "languages", "audiences", "age_min", "age_max", "subjects", "duration", "title",
-           "description", "file", "poster", "subtitles", *CREDITS)
-ALWAYS = {"id", "kind", "languages", "audiences", "age_min", "age_max", "subjects", "duration", *CREDITS}
 
 
 @dataclass
@@ -79,7 +72,7 @@ class Scanned:
     files: int = 0  # files placed in OUT/media
     size: int = 0  # their bytes
     pdfs: list[str] = field(default_factory=list)  # an import-pdf command for each PDF
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path in FOLDER, why)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path in FOLDER, a folder's ending in /; why)
     no_language: int = 0  # rows whose title went into title_und
 
 
@@ -87,7 +80,7 @@ class Scanned:
 class _File:
     rel: PurePosixPath  # in FOLDER, and in OUT/media
     path: Path
-    size: int
+    size: int  # when it was found: what is placed in OUT, or nothing
     lang: str | None
     stem: str  # the name without its extension and language
     key: tuple[str, str]  # (its folder without language-named ones, stem): what names one item
@@ -108,10 +101,8 @@ class _Item:
 def command(args) -> int:
     """`sanduq-mirror scan FOLDER OUT`: draft OUT and say what is left to do."""
     done = scan(args.folder, args.out)
-    kinds = ", ".join(f"{n} {kind if n == 1 or kind == 'audio' else kind + 's'}"
-                      for kind, n in sorted(done.drafted.items()))
-    count = sum(done.drafted.values())
-    print(f"Drafted {count} item{'s' if count != 1 else ''} in {done.out / 'items.csv'}: {kinds or 'none'}; "
+    kinds = ", ".join(plural(n, kind) for kind, n in sorted(done.drafted.items()))
+    print(f"Drafted {plural(sum(done.drafted.values()), 'item')} in {done.out / 'items.csv'}: {kinds or 'none'}; "
           f"{done.files} files ({done.size / 1e6:.1f} MB) in {done.out / 'media'}.")
     if done.pdfs:
         print(f"PDFs get no row: a PDF storybook becomes a picture book with import-pdf; run (the commands "
@@ -119,7 +110,9 @@ def command(args) -> int:
         for line in done.pdfs:
             print(f"  {line}")
     if done.skipped:
-        print(f"Skipped {len(done.skipped)} files (each is listed in {done.out / 'TODO.txt'}):")
+        folders = sum(rel.endswith("/") for rel, _ in done.skipped)
+        counts = [plural(n, thing) for n, thing in ((len(done.skipped) - folders, "file"), (folders, "folder")) if n]
+        print(f"Skipped {' and '.join(counts)} (each is listed in {done.out / 'TODO.txt'}):")
         by_why: dict[str, list[str]] = {}
         for rel, why in done.skipped:
             by_why.setdefault(why, []).append(rel)
@@ -145,12 +138,16 @@ def scan(folder: Path | str, out: Path | str) -> Scanned:
     media, subtitles, pictures, pdfs = _sort(_walk(folder, result), result)
     items = _group(media)
     _attach(items, subtitles, pictures, result)
-    rows, thumbnails = [], {}
+    rows, dropped, thumbnails = [], [], {}
     ids: set[str] = set()
     for item in items:
+        first = item.files[0].rel
         row = _row(item, ids, result, thumbnails)
         if row is not None:
             rows.append((item, row))
+        else:
+            dropped.append((item, first))
+    _left_with(dropped, rows, result)
     result.pdfs = [_import_pdf(f, out, ids) for f in pdfs]
     if not rows and not pdfs:
         raise InvalidSource(f"{folder} holds no videos, audio, Markdown, Bloom books, H5P, game zips or PDFs "
@@ -193,26 +190,27 @@ def _walk(folder: Path, result: Scanned):
     while todo:
         path, rel = todo.popleft()
         try:
-            with os.scandir(path) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+            with os.scandir(path) as listing:  # never more of a listing than the bound lets be looked at
+                entries = sorted(itertools.islice(listing, MAX_ENTRIES + 1 - seen), key=lambda e: e.name)
         except OSError as e:
-            result.skipped.append((str(rel), f"cannot be read ({e.strerror})"))
+            result.skipped.append((f"{rel}/", f"cannot be read ({e.strerror})"))
             continue
         for entry in entries:
             seen += 1
             if seen > MAX_ENTRIES:
-                result.skipped.append((".", f"the folder holds more than {MAX_ENTRIES:,} files and folders; the rest "
-                                            "were not looked at: scan a smaller folder at a time"))
+                result.skipped.append(("./", f"the folder holds more than {MAX_ENTRIES:,} files and folders; the "
+                                             "rest were not looked at: scan a smaller folder at a time"))
                 return
             name = rel / entry.name
-            shown = str(name) if entry.name.isprintable() else repr(str(name))
+            is_dir = entry.is_dir(follow_symlinks=False)
+            shown = (str(name) if entry.name.isprintable() else repr(str(name))) + ("/" if is_dir else "")
             if not entry.name.isprintable():
                 result.skipped.append((shown, "its name holds a line break or control character; rename it"))
             elif entry.name.startswith("."):
                 result.skipped.append((shown, "hidden"))
             elif entry.is_symlink():
                 result.skipped.append((shown, "a link, which scan never follows; put the file itself in the folder"))
-            elif entry.is_dir(follow_symlinks=False):
+            elif is_dir:
                 if len(name.parts) < MAX_DEPTH:
                     todo.append((Path(entry.path), name))
                 else:
@@ -321,6 +319,9 @@ def _row(item: _Item, ids: set[str], result: Scanned, thumbnails: dict) -> dict 
     except OSError as e:  # gone or unreadable since it was listed
         result.skipped.append((str(item.files[0].rel), f"cannot be read ({e.strerror})"))
         return None
+    except (ValueError, NotImplementedError, EOFError):  # what zipfile raises reading a Bloom thumbnail ...
+        result.skipped.append((str(item.files[0].rel), "a damaged zip file; export it again"))
+        return None
     if not item.files:
         return None
     first = item.files[0]
@@ -328,19 +329,35 @@ def _row(item: _Item, ids: set[str], result: Scanned, thumbnails: dict) -> dict 
         row["file"] = _in_media(first.rel)
     else:
         row |= {f"file_{f.lang}": _in_media(f.rel) for f in item.files}
-    langs = row.get("languages", "").split() or sorted({f.lang for f in item.files if f.lang}, key=_lang_rank)
+    langs = row.get("languages", "").split() or sorted({f.lang for f in item.files if f.lang}, key=lang_rank)
     row["languages"] = " ".join(langs)
     for file in item.files:
         if file.lang:
             titles.setdefault(file.lang, _title(file.stem))
     if not titles:
         titles[langs[0] if langs else NO_LANGUAGE] = _title(first.stem)
-    row |= {f"title_{lang}": cell(tidy(title)[:MAX_TITLE]) for lang, title in titles.items()}
+    row |= {f"title_{lang}": cell(cut(title, MAX_TITLE)) for lang, title in titles.items()}
     result.no_language += f"title_{NO_LANGUAGE}" in row
     if item.poster:
         row["poster"] = _in_media(item.poster.rel)
     row |= {f"subtitles_{lang}": _in_media(vtt.rel) for lang, vtt in item.subtitles.items()}
     return {"id": _new_id(first.stem, item.kind, ids), **{k: v for k, v in row.items() if v}}
+
+
+def _left_with(dropped: list[tuple[_Item, PurePosixPath]], rows: list[tuple[_Item, dict]], result: Scanned) -> None:
+    """Name the poster and subtitles of each item that got no row, unless another row uses them."""
+    used = {f.rel for item, _ in rows for f in _files_of(item)}
+    named = {rel for rel, _ in result.skipped}
+    for item, first in dropped:
+        extras = [(item.poster, "the poster")] + [(vtt, "subtitles") for vtt in item.subtitles.values()]
+        for file, what in extras:
+            if file is not None and file.rel not in used and str(file.rel) not in named:
+                named.add(str(file.rel))
+                result.skipped.append((str(file.rel), f"{what} of {first}, which was skipped"))
+
+
+def _files_of(item: _Item) -> list[_File]:
+    return [f for f in [*item.files, item.poster, *item.subtitles.values()] if f is not None]
 
 
 def _metadata(item: _Item, row: dict, titles: dict, result: Scanned, thumbnails: dict) -> None:
@@ -352,15 +369,15 @@ def _metadata(item: _Item, row: dict, titles: dict, result: Scanned, thumbnails:
         durations = []
         for one in list(item.files):
             try:
-                seconds, title = _probe(one.path)
-            except InvalidSource as e:
-                result.skipped.append((str(one.rel), e.message))
+                found = probe(one.path)
+            except InvalidSource:
+                result.skipped.append((str(one.rel), "ffmpeg cannot read it; check that it plays, or export it again"))
                 item.files.remove(one)
                 continue
-            durations.append(seconds)
-            if title:
-                titles.setdefault(one.lang or NO_LANGUAGE, title)
-        row["duration"] = _clock(max(durations, default=0))
+            durations.append(found.seconds)
+            if found.title:
+                titles.setdefault(one.lang or NO_LANGUAGE, found.title)
+        row["duration"] = clock(max(durations, default=0))
     elif file.ext in BLOOM:
         book = check_bloompub(file.path, str(file.rel))
         titles.update(book.titles)
@@ -368,8 +385,12 @@ def _metadata(item: _Item, row: dict, titles: dict, result: Scanned, thumbnails:
         row |= {f"description_{lang}": cell(text) for lang, text in book.summary.items()}
         row |= {name: cell(value) for name, value in book.credits.items()}
         if item.poster is None and book.thumbnail and _thumbnail_size(file.path, book.thumbnail) <= MAX_THUMBNAIL:
-            # Beside media/, not in it: a file of FOLDER's can never have its name.
-            made = PurePosixPath("posters", file.rel.parent, file.rel.stem + PurePosixPath(book.thumbnail).suffix)
+            # Beside media/, not in it: a file of FOLDER's can never have its name. Named for the
+            # book; for the book's whole file name when another book of its name took that.
+            suffix = PurePosixPath(book.thumbnail).suffix
+            made = PurePosixPath("posters", file.rel.parent, file.rel.stem + suffix)
+            if made in thumbnails:
+                made = PurePosixPath("posters", file.rel.parent, file.rel.name + suffix)
             thumbnails[made] = (file.path, book.thumbnail)
             row["poster"] = made.as_posix()
     elif file.ext == ".h5p":
@@ -378,32 +399,6 @@ def _metadata(item: _Item, row: dict, titles: dict, result: Scanned, thumbnails:
         row |= {name: cell(value) for name in ("licence", "author", "copyright") if (value := getattr(package, name))}
     elif file.ext == ".zip":
         check_game_zip(file.path, str(file.rel))
-
-
-def _probe(path: Path) -> tuple[float, str]:
-    """(seconds, title tag or "") of a video or audio file, from ffprobe allowed to open local files only
-    (a playlist disguised as an .mp4 would otherwise have it fetch from the network)."""
-    try:
-        out = subprocess.run([program("ffprobe", "ffmpeg", "to measure videos and audio"), "-v", "error",
-                              "-protocol_whitelist", "file", "-print_format", "json",
-                              "-show_entries", "format=duration:format_tags=title", str(path)],
-                             capture_output=True, timeout=PROBE_SECONDS, check=True)
-        found = json.loads(out.stdout.decode("utf-8", "replace")).get("format") or {}
-        seconds = float(found.get("duration") or 0)
-        tags = found.get("tags") if isinstance(found.get("tags"), dict) else {}
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError, AttributeError):
-        raise InvalidSource("ffmpeg cannot read it; check that it plays, or export it again") from None
-    title = next((v for k, v in tags.items() if k.lower() == "title" and isinstance(v, str)), "")
-    return (seconds if 0 <= seconds < 100 * 3600 else 0), title
-
-
-def _clock(seconds: float) -> str:
-    """SECONDS as the duration column writes it: m:ss, or h:mm:ss; "" for none."""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if not (hours or minutes or secs):
-        return ""
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
 def _thumbnail_size(path: Path, member: str) -> int:
@@ -417,11 +412,6 @@ def _title(stem: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _lang_rank(code: str) -> tuple[int, str]:
-    """Languages in the order people here list them; other codes after, und last."""
-    return (CODES.index(code) if code in CODES else len(CODES) + (code == NO_LANGUAGE), code)
-
-
 def _in_media(rel: PurePosixPath) -> str:
     return PurePosixPath("media", rel).as_posix()
 
@@ -429,12 +419,11 @@ def _in_media(rel: PurePosixPath) -> str:
 def _new_id(stem: str, kind: str, ids: set[str]) -> str:
     """An id from the file name in Latin letters (`Сказка` is `skazka`), made unique with -2, -3 ...
     Files are taken in name order, so scanning the same folder again gives the same ids."""
-    words = unicodedata.normalize("NFKD", stem.casefold().translate(TRANSLITERATE))
-    slug = re.sub(r"[^a-z0-9]+", "-", words.encode("ascii", "ignore").decode()).strip("-")[:57].strip("-") or kind
-    item_id, n = slug, 1
+    base = slug(stem, 57) or kind  # room for -2 ... -999999
+    item_id, n = base, 1
     while item_id in ids:
         n += 1
-        item_id = f"{slug}-{n}"
+        item_id = f"{base}-{n}"
     ids.add(item_id)
     return item_id
 
@@ -447,50 +436,25 @@ def _import_pdf(pdf: _File, out: Path, ids: set[str]) -> str:
 
 def _write(scratch: Path, folder: Path, rows: list[tuple[_Item, dict]], thumbnails: dict, result: Scanned) -> None:
     """Place the files, and write items.csv, library.toml and TODO.txt, into SCRATCH."""
-    placed = {f.rel: f for item, _ in rows for f in [*item.files, item.poster, *item.subtitles.values()] if f}
-    for rel, file in placed.items():
-        result.size += _place(file.path, scratch / "media" / rel)
-    result.files = len(placed)
+    placed = {f.rel: f for item, _ in rows for f in _files_of(item)}
+    copied = [target for rel, file in placed.items()
+              if place(file.path, target := scratch / "media" / rel, file.size, during="scanned")]
+    for target in copied:  # only now: each was on its way to the disk while the next was copied
+        with open(target, "rb") as f:
+            os.fsync(f.fileno())
+    result.files, result.size = len(placed), sum(file.size for file in placed.values())
     for made, (book, member) in thumbnails.items():
         with zipfile.ZipFile(book) as archive, archive.open(member) as picture:
             (scratch / made).parent.mkdir(parents=True, exist_ok=True)
             write_atomically(scratch / made, picture.read(MAX_THUMBNAIL))
     sheet = [row for _, row in rows]
-    header = sorted(ALWAYS | {column for row in sheet for column in row}, key=_column_rank)
-    # With its BOM: Excel takes a CSV without one for the computer's own code page, and
-    # Cyrillic comes out garbled; every other spreadsheet and the reader accept it.
-    with atomic_file(scratch / "items.csv", encoding="utf-8-sig") as f:
-        writer = csv.DictWriter(f, header, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(sheet)
+    # A new sheet, as every importer writes one (with a BOM, for Excel). Nothing to undo: a
+    # failure removes the whole scratch folder.
+    Sheet.read(scratch / "items.csv", header(sheet)).replace(sheet, ExitStack())
     write_atomically(scratch / "library.toml", LIBRARY_TOML.encode())
     write_atomically(scratch / "TODO.txt", _todo(folder, result).encode())
     for path, _, _ in os.walk(scratch):
         fsync_dir(path)
-
-
-def _place(path: Path, target: Path) -> int:
-    """Hard-link the file PATH as TARGET, or copy it where a link cannot be made (another disk);
-    its size. A file that became a link since it was looked at is refused."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(path, target, follow_symlinks=False)
-    except OSError:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src, open(target, "xb") as dst:
-            shutil.copyfileobj(src, dst, CHUNK)
-            dst.flush()
-            os.fsync(dst.fileno())
-    found = os.lstat(target)
-    if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_FILE:
-        raise InvalidSource(f"{path} changed while it was scanned; scan again.")
-    return found.st_size
-
-
-def _column_rank(column: str) -> tuple[int, tuple[int, str]]:
-    base, _, lang = column.rpartition("_")
-    if base in COLUMNS and base != "age":
-        return COLUMNS.index(base), _lang_rank(lang)
-    return COLUMNS.index(column), (-1, "")
 
 
 def _todo(folder: Path, result: Scanned) -> str:

@@ -1,10 +1,10 @@
 """Adding rows to an authoring folder's sheets without disturbing anything already there.
 
-The importers (a PDF storybook, a Kolibri channel) share these: the folder made if new and
-held locked while they work, their finished files moved into place in one rename, and each
-sheet written whole with the new rows at its end and the old ones kept byte for byte. Every
-step notes its undoing on an ExitStack, so a refusal, a failure or Ctrl-C leaves the folder
-as it was.
+The importers (a PDF storybook, a Kolibri channel, a scanned folder) share these: the folder
+made if new and held locked while they work, their finished files moved into place in one
+rename, and each sheet written whole with the new rows at its end and the old ones kept byte
+for byte. Every step notes its undoing on an ExitStack, so a refusal, a failure or Ctrl-C
+leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ class Sheet:
         """Write the sheet whole with ROWS at its end; UNDO puts the old one back.
 
         The rows already there are kept byte for byte: a column the new rows fill is added at
-        the end of the header line only, and a shorter row reads as empty cells.
+        the end of the header line only, and a shorter row reads as empty cells. A new sheet
+        starts with a BOM: Excel takes a CSV without one for the computer's own code page, and
+        Cyrillic comes out garbled; every other spreadsheet and the reader accept it.
         """
         filled = dict.fromkeys(column for row in rows for column, value in row.items() if value)
         header = self.header + [c for c in filled if c not in self.header]
@@ -118,7 +120,7 @@ class Sheet:
             head = bom + ",".join([first.rstrip("\r"), *header[len(self.header):]]) + newline
             body += newline if body and not body.endswith("\n") else ""
         else:
-            head, body = ",".join(header) + newline, ""
+            head, body = "\ufeff" + ",".join(header) + newline, ""
         out = io.StringIO()
         csv.DictWriter(out, header, extrasaction="ignore", lineterminator=newline).writerows(rows)
         old = self.text.encode("utf-8") if self.text else None  # decoded as read, so the same bytes

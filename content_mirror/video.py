@@ -28,6 +28,9 @@ from server.fsutil import program, sha256_file
 CACHE = Path(".sanduq-cache") / "videos"
 PROBE_SECONDS = 60
 ENCODE_SECONDS_PER_MEDIA_SECOND = 20  # a hung ffmpeg is stopped; a real encode is far quicker
+# Before every input: ffmpeg opens plain local files only. A playlist named .mp4 would otherwise
+# have it fetch from the network, or read through other protocols, whatever the file says.
+LOCAL_ONLY = ("-protocol_whitelist", "file")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Probe:
     kbps: int
     seconds: float
     index_first: bool
+    title: str = ""  # the file's title tag
 
 
 def index_first(path: Path) -> bool:
@@ -71,23 +75,29 @@ def index_first(path: Path) -> bool:
 
 
 def probe(path: Path) -> Probe:
-    """What a video file holds, from ffprobe; InvalidSource naming the file if it is no video."""
+    """What a video or audio file holds, from ffprobe; InvalidSource naming the file if ffmpeg
+    cannot read it. A duration that cannot be a recording's (over 100 hours) reads as 0."""
     try:
-        out = subprocess.run([program("ffprobe", "ffmpeg", "to make videos fit for phones"), "-v", "error", "-print_format", "json", "-show_format",
-                              "-show_streams", str(path)], capture_output=True, timeout=PROBE_SECONDS, check=True)
-        data = json.loads(out.stdout)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError):
-        raise InvalidSource(f"{path} is not a video ffmpeg can read; export it again as MP4.") from None
-    streams = data.get("streams", [])
-    video = next((s for s in streams if s.get("codec_type") == "video"), None)
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    if video is None:
-        raise InvalidSource(f"{path} has no pictures; a video item needs a video file.")
-    seconds = float(data.get("format", {}).get("duration") or 0)
-    total = int(data.get("format", {}).get("bit_rate") or 0) // 1000
-    own = int(video.get("bit_rate") or 0) // 1000 or total
-    return Probe(video.get("codec_name"), audio and audio.get("codec_name"), int(video.get("height") or 0),
-                 own, seconds, path.suffix.lower() in (".mp4", ".m4v") and index_first(path))
+        out = subprocess.run([program("ffprobe", "ffmpeg", "to read videos and audio"), "-v", "error", *LOCAL_ONLY,
+                              "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                             capture_output=True, timeout=PROBE_SECONDS, check=True)
+        data = json.loads(out.stdout.decode("utf-8", "replace"))  # a tag need not be UTF-8
+        found = data.get("format") or {}
+        streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
+        video = next((s for s in streams if s.get("codec_type") == "video"), None)
+        audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+        seconds = float(found.get("duration") or 0)
+        total = int(found.get("bit_rate") or 0) // 1000
+        own = (int(video.get("bit_rate") or 0) // 1000 or total) if video else total
+        height = int(video.get("height") or 0) if video else 0
+        tags = found.get("tags") if isinstance(found.get("tags"), dict) else {}
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError, TypeError, AttributeError):
+        raise InvalidSource(f"{path} is not a video or audio file ffmpeg can read; check that it plays, or export "
+                            "it again.") from None
+    title = next((v for k, v in tags.items() if k.lower() == "title" and isinstance(v, str)), "")
+    return Probe(video and video.get("codec_name"), audio and audio.get("codec_name"), height, own,
+                 seconds if 0 <= seconds < 100 * 3600 else 0,
+                 path.suffix.lower() in (".mp4", ".m4v") and video is not None and index_first(path), title)
 
 
 def plan(found: Probe, limits: Limits) -> str:
@@ -113,7 +123,8 @@ def _ffmpeg(args: list[str], target: Path, seconds: float, what: Path) -> Path:
     partial = target.with_name(target.name + ".part")
     kind = "mp4" if target.suffix == ".mp4" else "image2"  # the .part name says nothing to ffmpeg
     try:
-        subprocess.run([program("ffmpeg", "ffmpeg", "to make videos fit for phones"), "-nostdin", "-v", "error", "-y", *args, "-f", kind, str(partial)],
+        subprocess.run([program("ffmpeg", "ffmpeg", "to make videos fit for phones"), "-nostdin", "-v", "error", "-y",
+                        *LOCAL_ONLY, *args, "-f", kind, str(partial)],
                        capture_output=True, check=True, timeout=max(120, seconds * ENCODE_SECONDS_PER_MEDIA_SECOND))
     except subprocess.CalledProcessError as e:
         partial.unlink(missing_ok=True)
@@ -132,6 +143,8 @@ def fit(path: Path, cache: Path, limits: Limits, sha: str | None = None) -> tupl
     SHA is the file's SHA-256 when the caller knows it (the manifest does): not hashed again.
     """
     found = probe(path)
+    if found.video is None:
+        raise InvalidSource(f"{path} has no pictures; a video item needs a video file.")
     action = plan(found, limits)
     if action == "keep":
         return path, action

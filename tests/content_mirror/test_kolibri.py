@@ -12,12 +12,13 @@ import hashlib
 import io
 import os
 import sqlite3
+import tracemalloc
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from content_mirror import kolibri as kolibri_module, sheets
+from content_mirror import kolibri as kolibri_module, kolibri_db, sheets
 from content_mirror.authoring import read_source
 from content_mirror.cli import main
 from content_mirror.kolibri import import_channel
@@ -124,8 +125,10 @@ def test_a_channel_becomes_items_courses_and_files(tmp_path, kolibri):
     items = by_title(source)
     video = items["Ҳисоб то панҷ"]
     assert video["id"] == f"hisob-to-panj-{video['id'][-8:]}" and len(video["id"]) == 22
+    node = next(n.id for n in kolibri.nodes.values() if n.title == "Ҳисоб то панҷ")
+    assert video["id"] == f"hisob-to-panj-{node[:8]}"  # the node's own first 8 digits
     assert (video["kind"], video["languages"], video["audiences"], video["subjects"], video["duration"]) == (
-        "video", "tg", "children", "numeracy", "12")
+        "video", "tg", "children", "numeracy", "0:12")  # Kolibri's 12 seconds, as scan writes a duration
     assert video["description_tg"] == "Якҷоя то панҷ ҳисоб мекунем."
     assert (video["licence"], video["author"], video["copyright"], video["source"]) == (
         "CC-BY-SA-4.0", "Рухшона Каримова", "© Pratham Books", f"Kolibri channel Сандуқ ({kolibri.channel_id})")
@@ -146,7 +149,7 @@ def test_a_channel_becomes_items_courses_and_files(tmp_path, kolibri):
         "ru", "Цвета", "All Rights Reserved", "© Studio")
     song = items["Суруди рақамҳо"]
     assert (song["kind"], song["duration"], song["subjects"], song["copyright"], song["licence"]) == (
-        "audio", "31", "music", "© 2026 Sanduq", "CC-BY-4.0")
+        "audio", "0:31", "music", "© 2026 Sanduq", "CC-BY-4.0")
     game = items["Бозии рақамҳо"]
     assert (game["kind"], game["licence"], game["copyright"]) == ("game", "Public Domain", "")
     plan = items["План урока"]  # coach content is for educators; special permissions say what they are
@@ -166,6 +169,12 @@ def test_a_channel_becomes_items_courses_and_files(tmp_path, kolibri):
         count["id"], video["id"], song["id"], game["id"], reading["id"], plan["id"], colours["id"]]
     assert (source / "library.toml").is_file()
     assert not [p for p in source.iterdir() if p.name.startswith(".")]  # no scratch left
+    # New sheets: a BOM for Excel, and every column people are asked to fill, filled or not.
+    head = (source / "items.csv").read_bytes().split(b"\n", 1)[0].decode()
+    assert head == ("\ufeffid,kind,languages,audiences,age_min,age_max,subjects,duration,title_tg,title_ru,"
+                    "description_tg,file,poster,subtitles_tg,subtitles_ru,licence,author,copyright,"
+                    "source")
+    assert (source / "courses.csv").read_bytes().startswith(b"\xef\xbb\xbfcourse,module,title_tg,title_ru,lessons\n")
 
 
 def test_the_folder_reads_as_a_library(tmp_path, kolibri):
@@ -504,3 +513,92 @@ def test_two_imports_into_one_folder_never_interleave(tmp_path, kolibri):
             import_channel(kolibri.data, source)
     finally:
         os.close(fd)
+
+
+def test_two_titles_alike_with_ids_alike_take_more_digits(tmp_path):
+    ch = ChannelBuilder(tmp_path / "data")
+    first, second = "abcdef01" + "1" * 24, "abcdef01" + "2" * 24  # the same first 8 digits
+    for node_id in (first, second):
+        ch.file(ch.node("audio", "Песня", ch.root, id=node_id), "audio", b"ID3" + node_id.encode(), "mp3")
+    ch.write()
+    import_channel(ch.data, tmp_path / "lib")
+    assert [row["id"] for row in rows(tmp_path / "lib" / "items.csv")] == ["pesnya-abcdef01", "pesnya-abcdef012222"]
+
+
+def test_skip_reasons_name_every_format_taken_and_unneeded_files_are_not_missing(tmp_path):
+    ch = ChannelBuilder(tmp_path / "data")
+    ch.file(ch.node("video", "Old film", ch.root), "high_res_video", b"RIFF avi", "avi")
+    ch.file(ch.node("audio", "Old song", ch.root), "audio", b"RIFF wav", "wav")
+    film = ch.node("video", "Film", ch.root)
+    ch.file(film, "low_res_video", None, "mp4", checksum=md5("not on the drive"), size=10)
+    ch.file(film, "high_res_video", b"\x00\x00\x00\x18ftypmp42 high", "mp4")
+    ch.write()
+    done = import_channel(ch.data, tmp_path / "lib")
+    assert dict(done.skipped) == {("video", "it has no MP4 or WebM video"): 1,
+                                  ("audio", "it has no MP3, M4A, Ogg or Opus audio"): 1}
+    # The low resolution is not on the drive, but the high one is taken: nothing was missed.
+    assert done.added == {"video": 1} and done.missing == []
+
+
+def test_an_h5p_package_that_fails_the_build_check_is_skipped(tmp_path):
+    ch = ChannelBuilder(tmp_path / "data")
+    ch.file(ch.node("h5p", "Broken", ch.root), "h5p", b"PK\x03\x04 not really", "h5p")
+    ch.file(ch.node("h5p", "Not whole", ch.root), "h5p", game_zip({"content/content.json": b"{}"}), "h5p")
+    ch.file(ch.node("audio", "Song", ch.root), "audio", b"ID3" + bytes(100), "mp3")
+    ch.write()
+    done = import_channel(ch.data, tmp_path / "lib")
+    assert dict(done.skipped) == {("h5p", "its H5P package fails the build's check (damaged, not whole, or holds "
+                                          "what Sanduq refuses)"): 2}
+    assert dict(done.added) == {"audio": 1} and len(list(done.folder.iterdir())) == 1
+
+
+def test_a_zip_with_a_name_zipfile_cannot_read_is_skipped_as_damaged(tmp_path):
+    ch = ChannelBuilder(tmp_path / "data")
+    ch.file(ch.node("html5", "Odd names", ch.root), "html5_zip", not_utf8_name_zip(), "zip")
+    ch.file(ch.node("audio", "Song", ch.root), "audio", b"ID3" + bytes(100), "mp3")
+    ch.write()
+    assert dict(import_channel(ch.data, tmp_path / "lib").skipped) == {("html5", "its zip is damaged"): 1}
+
+
+def not_utf8_name_zip() -> bytes:
+    """A zip whose one name is marked UTF-8 but is not: Python's zipfile raises UnicodeDecodeError."""
+    data = bytearray(game_zip({"index.html": b"<p>x"}))
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 9] |= 0x08  # general purpose flag bit 11: the name is UTF-8
+    data[data.find(b"index.html", central)] = 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("bound, most, table", [("MAX_ROWS", 3, "files of nodes"), ("MAX_ROWS", 20, "tags of nodes"),
+                                                ("MAX_LANGUAGES", 3, "languages")])
+def test_rows_are_counted_before_they_are_read(tmp_path, kolibri, monkeypatch, bound, most, table):
+    for n in range(30 if table == "tags of nodes" else 0):  # the channel has 12 files
+        kolibri.tag(kolibri.root, f"tag {n}")
+    kolibri.write()
+    monkeypatch.setattr(kolibri_db, bound, most)
+    with pytest.raises(InvalidSource, match=f"has [0-9]+ {table}, more than the {most} a library may hold"):
+        import_channel(kolibri.data, tmp_path / "lib")
+    assert not (tmp_path / "lib").exists()
+
+
+def test_a_hostile_databases_text_is_cut_before_python_reads_it(tmp_path):
+    # Every text column as long as a database may make it, and a number column holding a
+    # megabyte: what reaches Python is bounded by what a draft keeps, not by the database.
+    ch = ChannelBuilder(tmp_path / "data")
+    long = "слово " * 20_000
+    for n in range(100):
+        ch.node("audio", long, ch.root, description=long, author=long, license_owner=long,
+                license_description=long, license_name=long, categories=long)
+    ch.write()
+    _sql(ch, "UPDATE content_contentnode SET sort_order = ?, duration = ?", b"x" * 2**20, long)
+    tracemalloc.start()
+    try:
+        channel = kolibri_db.read_channel(ch.database)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    node = channel.root.children[0]
+    assert len(node.title) <= 300 and node.duration is None
+    assert len(node.description) <= 2_000 and node.description.endswith("слово…")  # cut at a word
+    assert max(len(node.author), len(node.owner), len(node.terms)) <= 600 and node.subjects == set()
+    assert peak < 4 * 2**20, peak  # 100 nodes: about 1.3 MB; read whole, they took over 100 MB

@@ -132,6 +132,10 @@ def test_a_two_page_pdf_becomes_a_picture_book(tmp_path):
     assert [pdfbook._jpeg_size(folder / f"page-00{n}.jpg") for n in (1, 2)] == [(1024, 768)] * 2
     assert (tmp_path / "lib" / "library.toml").is_file()
     assert not [p for p in (tmp_path / "lib").iterdir() if p.name.startswith(".")]  # no scratch left
+    # A new items.csv has every importer's columns to fill in (content_mirror/drafts.py), credits too.
+    assert (tmp_path / "lib" / "items.csv").read_bytes().split(b"\n", 1)[0].decode() == (
+        "\ufeffid,kind,languages,audiences,age_min,age_max,subjects,duration,title_ru,description_ru,file,poster,"
+        "licence,author,copyright,source")
 
     book = book_of(tmp_path / "lib", "kitten")
     assert (book["kind"], book["title"], book["languages"], book["audiences"]) == (
@@ -155,7 +159,9 @@ def test_narration_is_picked_by_page_number(tmp_path):
     assert done.narrated == 2
     folder = tmp_path / "lib" / "media" / "books" / "kitten"
     assert (folder / "page-001.tg.mp3").read_bytes() == ID3 + b"one"
-    lines = (tmp_path / "lib" / "pages.csv").read_text(encoding="utf-8").splitlines()
+    # A new sheet starts with a BOM, so that Excel reads it as UTF-8.
+    assert (tmp_path / "lib" / "pages.csv").read_bytes().startswith(b"\xef\xbb\xbfbook,page,")
+    lines = (tmp_path / "lib" / "pages.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "book,page,picture,text_tg,narration_tg"
     assert lines[2].endswith(",media/books/kitten/page-002.tg.mp3")
     narration = {f["page"]: f for f in book_of(tmp_path / "lib", "kitten")["files"] if f["role"] == "narration"}

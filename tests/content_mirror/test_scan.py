@@ -6,7 +6,9 @@ and a link that leads out of the folder.
 
 import csv
 import errno
+import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,11 @@ import pytest
 from content_mirror import scan as scan_module
 from content_mirror.authoring import read_source
 from content_mirror.cli import main
-from content_mirror.scan import _clock, _new_id, scan
+from content_mirror.drafts import clock
+from content_mirror.scan import _new_id, scan
 from server.errors import BadRequest, InvalidSource, SanduqError
-from tests.helpers import need_tool
+from tests.content_mirror.test_kolibri import not_utf8_name_zip
+from tests.helpers import game_zip, need_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "content_mirror" / "demo" / "source" / "media"
@@ -184,6 +188,7 @@ def test_skipped_files_are_named_with_why(folder, tmp_path):
     assert skipped["Tajik/poster.png"].startswith("a picture with no item of its name")
     assert "not a valid BloomPub" in skipped["broken.bloompub"]
     assert "video" not in {rel.split("/")[0] for rel in skipped}
+    assert set(skipped) == {"notes.xyz", ".DS_Store", "Tajik/poster.png", "broken.bloompub"}  # and nothing else
 
 
 def test_an_existing_authoring_folder_or_one_inside_folder_is_refused(folder, tmp_path):
@@ -242,4 +247,139 @@ def test_ids_are_latin_unique_and_bounded():
 
 
 def test_durations_are_written_as_the_column_reads_them():
-    assert [_clock(s) for s in (0, 17.4, 95, 3725)] == ["", "0:17", "1:35", "1:02:05"]
+    assert [clock(s) for s in (0, 17.4, 95, 3725)] == ["", "0:17", "1:35", "1:02:05"]
+
+
+def markdown_folder(root: Path, names=("story.tg.md", "story.ru.md", "songs/hello.en.md")) -> Path:
+    for rel in names:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(f"# {rel}\n")
+    return root
+
+
+def test_items_csv_is_a_new_sheet_with_a_bom_and_the_columns_to_fill(tmp_path):
+    scan(markdown_folder(tmp_path / "in"), tmp_path / "draft")
+    head = (tmp_path / "draft" / "items.csv").read_bytes().split(b"\n", 1)[0].decode()
+    assert head == ("\ufeffid,kind,languages,audiences,age_min,age_max,subjects,duration,title_tg,title_ru,title_en,"
+                    "file_tg,file_ru,file_en,licence,author,copyright,source")
+
+
+def test_skipped_folders_are_told_from_files(tmp_path, capsys):
+    root = markdown_folder(tmp_path / "in")
+    (root / ".git").mkdir()
+    (root / "notes.xyz").write_text("minutes")
+    assert main(["scan", str(root), str(tmp_path / "draft")]) == 0
+    assert "Skipped 1 file and 1 folder (each is listed in" in capsys.readouterr().out
+    assert "  .git/: hidden\n" in (tmp_path / "draft" / "TODO.txt").read_text()
+
+
+def test_a_listing_is_read_no_further_than_the_bound(tmp_path, monkeypatch):
+    root = tmp_path / "in"
+    root.mkdir()
+    for n in range(200):
+        (root / f"story-{n:03}.md").write_text("# a story\n")
+    read = []
+    scandir = os.scandir
+
+    class Counted:  # os.scandir, counting the entries of FOLDER taken from it
+        def __init__(self, path):
+            self.listing, self.counted = scandir(path), Path(path) == root
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.close()
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            entry = next(self.listing)
+            if self.counted:
+                read.append(entry)
+            return entry
+
+        def close(self):
+            self.listing.close()
+
+    monkeypatch.setattr(scan_module, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(os, "scandir", Counted)
+    done = scan(root, tmp_path / "draft")
+    assert len(read) <= 11 and sum(done.drafted.values()) == 10
+    assert dict(done.skipped)["./"].startswith("the folder holds more than 10 files and folders")
+
+
+def test_files_are_copied_exactly_where_they_cannot_be_linked(tmp_path, monkeypatch):
+    # Stands in for OUT on another filesystem than FOLDER: os.link fails with EXDEV.
+    def cannot(*args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    root = markdown_folder(tmp_path / "in")
+    monkeypatch.setattr(os, "link", cannot)
+    done = scan(root, tmp_path / "draft")
+    for rel in ("story.tg.md", "story.ru.md", "songs/hello.en.md"):
+        original, placed = root / rel, tmp_path / "draft" / "media" / rel
+        assert placed.read_bytes() == original.read_bytes()
+        assert placed.stat().st_ino != original.stat().st_ino  # a copy, not a link
+    assert (done.files, done.size) == (3, sum((root / r).stat().st_size for r in ("story.tg.md", "story.ru.md",
+                                                                                 "songs/hello.en.md")))
+
+
+@pytest.mark.parametrize("linked", [True, False])
+def test_a_file_that_grows_after_it_was_looked_at_is_refused(tmp_path, monkeypatch, linked):
+    root = markdown_folder(tmp_path / "in")
+    group = scan_module._group
+
+    def grow_then_group(media):
+        (root / "story.tg.md").write_bytes(b"x" * 100_000)  # a program writing to the folder meanwhile
+        return group(media)
+
+    monkeypatch.setattr(scan_module, "_group", grow_then_group)
+    if not linked:
+        monkeypatch.setattr(os, "link", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EXDEV, "cross-device")))
+    with pytest.raises(InvalidSource, match=r"story\.tg\.md changed while it was scanned \(\d+ bytes, then 100,000\)"):
+        scan(root, tmp_path / "draft")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # nothing half-written
+
+
+def test_poster_and_subtitles_of_an_item_that_got_no_row_are_named(tmp_path):
+    need_tool("ffprobe")
+    root = tmp_path / "in"
+    (root / "video").mkdir(parents=True)
+    (root / "video" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not really" * 100)
+    (root / "video" / "broken.jpg").write_bytes((DEMO / "video" / "hello-song.jpg").read_bytes())
+    (root / "video" / "broken.tg.vtt").write_text("WEBVTT\n")
+    (root / "story.md").write_text("# a story\n")
+    skipped = dict(scan(root, tmp_path / "draft").skipped)
+    assert skipped["video/broken.mp4"].startswith("ffmpeg cannot read it")
+    assert skipped["video/broken.jpg"] == "the poster of video/broken.mp4, which was skipped"
+    assert skipped["video/broken.tg.vtt"] == "subtitles of video/broken.mp4, which was skipped"
+    assert not (tmp_path / "draft" / "media" / "video").exists()
+
+
+def test_two_bloom_books_of_one_name_keep_their_own_posters(tmp_path):
+    books = [SAMPLES / "bloom" / "multibook-target1.bloompub", SAMPLES / "bloom" / "sign-language-with-talking-book.bloompub"]
+    if not all(book.is_file() for book in books):
+        pytest.skip("the shared Bloom samples are absent")
+    (tmp_path / "in").mkdir()
+    shutil.copyfile(books[0], tmp_path / "in" / "book.bloomd")
+    shutil.copyfile(books[1], tmp_path / "in" / "book.bloompub")
+    scan(tmp_path / "in", tmp_path / "draft")
+    rows = rows_of(tmp_path / "draft")
+    assert {rows["book"]["file"], rows["book-2"]["file"]} == {"media/book.bloomd", "media/book.bloompub"}
+    for row in rows.values():
+        with zipfile.ZipFile(tmp_path / "draft" / row["file"]) as book:
+            thumbnail = book.read(next(n for n in book.namelist() if n.startswith("thumbnail.")))
+        assert (tmp_path / "draft" / row["poster"]).read_bytes() == thumbnail
+    assert rows["book"]["poster"] != rows["book-2"]["poster"]
+
+
+def test_a_zip_whose_names_zipfile_cannot_read_is_skipped(tmp_path):
+    root = markdown_folder(tmp_path / "in")
+    (root / "odd.zip").write_bytes(not_utf8_name_zip())
+    (root / "game.zip").write_bytes(game_zip({"index.html": b"<p>play"}))
+    done = scan(root, tmp_path / "draft")
+    # The box's own check says so (server/gamezip.py catches what zipfile raises on such a name).
+    assert dict(done.skipped)["odd.zip"] == "game odd.zip is not a valid zip file"
+    assert done.drafted == {"document": 2, "game": 1}

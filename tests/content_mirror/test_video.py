@@ -138,3 +138,26 @@ def test_the_build_command_fits_videos_and_refuses_a_false_one(videos, tmp_path)
     assert len(shipped) == 1 and video.index_first(shipped[0])
     assert run("build", source, tmp_path / "stick", "--key", tmp_path / "k" / "sanduq.key",
                "--video-height", "5").returncode == 2
+
+
+def test_ffmpeg_opens_plain_local_files_only(tmp_path):
+    # A playlist named .mp4: an HLS playlist whose one segment is decrypted through ffmpeg's
+    # crypto protocol. Without "-protocol_whitelist file" ffprobe and ffmpeg read it as a video
+    # (and a playlist may as well name http:// segments); with it, both refuse it.
+    key = tmp_path / "key.ts"
+    key.write_bytes(bytes(range(16)))
+    (tmp_path / "keyinfo").write_text(f"{key}\n{key}\n")
+    make(tmp_path / "list.m3u8", "-c:v", "mpeg2video", "-an", "-hls_key_info_file", str(tmp_path / "keyinfo"),
+         "-hls_playlist_type", "vod", "-f", "hls")
+    playlist = (tmp_path / "list.m3u8").rename(tmp_path / "film.mp4")
+    with pytest.raises(InvalidSource, match="is not a video or audio file ffmpeg can read"):
+        video.probe(playlist)
+    with pytest.raises(InvalidSource, match="could not be made fit for phones"):
+        video._ffmpeg(["-i", str(playlist), "-frames:v", "1"], tmp_path / "frame.jpg", 1, playlist)
+    assert not (tmp_path / "frame.jpg").exists()
+
+
+def test_probe_reads_audio_too_with_its_title(tmp_path):
+    song = make(tmp_path / "song.mp3", "-vn", "-c:a", "libmp3lame", "-metadata", "title=Колыбельная", seconds=3)
+    found = video.probe(song)
+    assert (found.video, found.audio, found.title, round(found.seconds)) == (None, "mp3", "Колыбельная", 3)
