@@ -126,7 +126,7 @@ def test_every_text_box_is_in_tajik_and_russian(book):
         narrated = {e.attrs["lang"]: [n for n in e.iter() if "audio-sentence" in n.classes] for e in editables}
         assert bool(narrated["tg"]) == bool(narrated["ru"]), "narrate both languages or neither"
     story = [p for p in pages(book) if "numberedPage" in p.classes]
-    assert [p.attrs["data-page-number"] for p in story] == ["1", "2", "3", "4"]
+    assert [p.attrs["data-page-number"] for p in story] == ["1", "2", "3", "4", "5"]  # 5: the quiz
     for page in story:
         langs = {lang for lang, _ in sentences(Node("page", {}, [page])).values()}
         assert langs == LANGS, f"page {page.attrs['data-page-number']} is not narrated in both languages"
@@ -147,6 +147,20 @@ def test_shaped_as_bloom_player_reads_it(book):
         assert first.attrs["lang"] == "tg" and {"bloom-content1", "bloom-visibility-code-on"} <= set(first.classes)
 
 
+def test_the_quiz_is_in_bloom_players_own_shape(book):
+    """A comprehension quiz as Bloom makes it: bloom-player runs it by data-activity, takes the
+    tick box as each choice's first child and knows the right one by its class."""
+    quizzes = [p for p in pages(book) if "simple-comprehension-quiz" in p.classes]
+    assert len(quizzes) == 1
+    quiz = quizzes[0]
+    assert quiz.attrs["data-activity"] == "simple-checkbox-quiz" and "numberedPage" in quiz.classes
+    choices = [n for n in quiz.iter() if "checkbox-and-textbox-choice" in n.classes]
+    assert len(choices) == 3 and sum("correct-answer" in c.classes for c in choices) == 1
+    for choice in choices:
+        box = choice.children[0]
+        assert (box.tag, box.attrs.get("type")) == ("input", "checkbox")
+
+
 def test_meta_json_names_the_book_and_its_licence(book):
     meta = json.loads((FOLDER / "meta.json").read_text(encoding="utf-8"))
     titles = json.loads(meta["allTitles"])  # Bloom writes JSON inside a string
@@ -155,7 +169,7 @@ def test_meta_json_names_the_book_and_its_licence(book):
     assert titles == cover and set(titles) == LANGS
     assert meta["title"] == titles["tg"]
     assert meta["license"] == "cc-by" and meta["copyright"] == "© 2026 Sanduq project"
-    assert {"talkingBook", "talkingBook:tg", "talkingBook:ru"} <= set(meta["features"])
+    assert {"talkingBook", "talkingBook:tg", "talkingBook:ru", "quiz"} <= set(meta["features"])
     assert meta["bloomdVersion"] >= 1  # so bloom-player trusts `features`
     assert "topic:Animal Stories" in meta["tags"]
     assert meta["pageCount"] == len([p for p in pages(book) if "numberedPage" in p.classes])

@@ -267,3 +267,32 @@ def test_a_bloom_book_read_to_its_last_page_counts_as_finished(site, phone):
         frame.evaluate("() => document.querySelector('.swiper-button-next').click()")
         page.wait_for_timeout(400)
     page.wait_for_function("() => localStorage.getItem('sanduq:done:book-yard-animals') !== null", timeout=20_000)
+
+
+def test_the_demo_books_quiz_answers_a_tap_ticking_the_right_answer_and_fading_a_wrong_one(site, phone):
+    page = phone(site.url)
+    page.goto(site.url + "/item/book-yard-animals?lang=tg")
+    frame = frame_of(page, "/bloomplayer.htm")
+    frame.locator(".swiper-button-next").first.wait_for(state="attached")
+    quiz = frame.locator(".swiper-slide-active .simple-comprehension-quiz")
+    for _ in range(5):  # cover, four pages, then the quiz
+        frame.evaluate("() => document.querySelector('.swiper-button-next').click()")
+        page.wait_for_timeout(300)
+    quiz.wait_for()
+    assert "Чанд гӯсфанд" in quiz.locator(".QuizQuestion-style.bloom-visibility-code-on").inner_text()
+    choices = quiz.locator(".checkbox-and-textbox-choice")
+    assert [c.strip() for c in choices.locator(".bloom-visibility-code-on").all_inner_texts()] == ["Як", "Ду", "Се"]
+    wrong, right = choices.nth(0), choices.nth(1)
+    wrong.click()  # bloom-player's activity takes the tap (it is not the box's own code)
+    frame.wait_for_function("() => document.querySelector('.swiper-slide-active .wasSelectedAtOnePoint')")
+    assert not wrong.locator("input").is_checked()
+    assert wrong.evaluate("e => getComputedStyle(e).opacity") == "0.5"
+    with page.expect_request(re.compile(r"/right_answer-\w+\.mp3$")) as cheer:
+        right.click()
+    frame.wait_for_function("() => document.querySelector("
+                            "'.swiper-slide-active .correct-answer.wasSelectedAtOnePoint input').checked")
+    # The cheer is the player's own sound, from the box.
+    assert cheer.value.url.startswith(site.url + "/player/")
+    shot(page, "bloom-quiz-tg-360")
+    cannot_touch_the_site(frame)
+    assert left_the_box(page, site.url) == []
