@@ -32,31 +32,33 @@ SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
 SAFE_DATA = ("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp")
 
 
-def check_game_zip(path, label: str, *, needs_index: bool = True) -> None:
-    """Refuse a game zip with names that leave it, members too large, or a zip bomb (and one
-    without index.html, unless NEEDS_INDEX is false: a player plays it)."""
+def check_game_zip(path, label: str, *, needs_index: bool = True, kind: str = "game") -> None:
+    """Refuse a zip of KIND ("game", or "book" for a Bloom book) with names that leave it,
+    members too large, or a zip bomb (and one without index.html, unless NEEDS_INDEX is false:
+    a player plays it)."""
+    def refused(why: str) -> Refused:
+        return Refused(f"{kind} {label} {why}", f"bad-{kind}", game=label)
+
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except BAD_ZIP:
-        raise Refused(f"game {label} is not a valid zip file", "bad-game", game=label) from None
+        raise refused("is not a valid zip file") from None
     if len(members) > MAX_MEMBERS:  # the box keeps a served zip's table of files in memory
-        raise Refused(f"game {label} holds more than {MAX_MEMBERS:,} files", "bad-game", game=label)
+        raise refused(f"holds more than {MAX_MEMBERS:,} files")
     names = {m.filename for m in members}
     if needs_index and "index.html" not in names:
-        raise Refused(f"game {label} has no index.html at the top of its zip", "bad-game", game=label)
+        raise refused("has no index.html at the top of its zip")
     total = 0
     for m in members:
         name = m.filename
         if name.startswith(("/", "\\")) or "\\" in name or ".." in name.split("/") or ":" in name:
-            raise Refused(f"game {label} has a file name that leaves the game ({name[:60]!r})",
-                          "bad-game", game=label)
+            raise refused(f"has a file name that leaves the {kind} ({name[:60]!r})")
         if too_large(m):
-            raise Refused(f"game {label} holds a file that unpacks far too large (a zip bomb?)",
-                          "bad-game", game=label)
+            raise refused("holds a file that unpacks far too large (a zip bomb?)")
         total += m.file_size
     if total > MAX_GAME:
-        raise Refused(f"game {label} unpacks to more than {MAX_GAME // 2**20} MB", "bad-game", game=label)
+        raise refused(f"unpacks to more than {MAX_GAME // 2**20} MB")
 
 
 def markup_fault(data: bytes, container: str) -> str | None:

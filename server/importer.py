@@ -103,7 +103,8 @@ def install(library: Library, manifest: dict, open_file: OpenFile, *, reserve_by
             played = any(ref["role"] == "player" for ref in item.get("files", []))
             for ref in item.get("files", []):
                 if sizes[ref["sha256"]]["mime"] == "application/zip":
-                    check_game_zip(store.path(ref["sha256"]), item["id"], needs_index=not played)
+                    check_game_zip(store.path(ref["sha256"]), item["id"], needs_index=not played,
+                                   kind="book" if item.get("kind") == "book" else "game")
                 elif ref["role"] == "player":
                     check_player_tarball(store.path(ref["sha256"]), item["id"])
         # Kept before the switch: a power cut between the two must not leave an installed

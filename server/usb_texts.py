@@ -41,6 +41,8 @@ REASONS = {
         "The update does not follow Sanduq's format; tell the content team."),
     "bad-game": lambda v: gettext_(
         "A game in it is not safe to play (%(game)s); tell the content team.", game=v.get("game", "")),
+    "bad-book": lambda v: gettext_(
+        "A book in it is not safe to open (%(game)s); tell the content team.", game=v.get("game", "")),
     "box-full": lambda v: gettext_(
         "The box's card is full; remove old content or use a larger card, then insert the stick again."),
     "box-read-only": lambda v: gettext_(

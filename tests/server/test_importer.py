@@ -136,6 +136,22 @@ def _tarball(members: dict[str, bytes], *, link: str | None = None) -> bytes:
     return out.getvalue()
 
 
+def _with_file(src, data: bytes, mime: str, kind: str, role: str):
+    """SRC's manifest with DATA added to its first item of KIND as ROLE, and an opener for it."""
+    import hashlib
+
+    manifest = copy.deepcopy(src.manifest)
+    sha = hashlib.sha256(data).hexdigest()
+    manifest["files"][sha] = {"size": len(data), "mime": mime}
+    item = next(item for item in manifest["items"] if item["kind"] == kind)
+    item["files"].append({"role": role, "lang": None, "sha256": sha})
+
+    def open_file(name):
+        return io.BytesIO(data) if name == sha else src.open(name)
+
+    return manifest, open_file, item
+
+
 @pytest.mark.parametrize("tarball, words", [
     (_tarball({"package/package.json": b'{"name": "left-pad"}'}), "not one this box runs"),
     (_tarball({"package/package.json": b'{"name": "bloom-player"}'}, link="package/dist/x.js"), "no player needs"),
@@ -143,20 +159,31 @@ def _tarball(members: dict[str, bytes], *, link: str | None = None) -> bytes:
     (b"\x1f\x8b not really gzip", "not a valid npm tarball"),
 ])
 def test_a_player_that_is_not_one_the_box_runs_is_refused_and_nothing_changes(library, src, tarball, words):
-    import hashlib
-
-    manifest = copy.deepcopy(src.manifest)
-    sha = hashlib.sha256(tarball).hexdigest()
-    manifest["files"][sha] = {"size": len(tarball), "mime": "application/gzip"}
-    game = next(item for item in manifest["items"] if item["kind"] == "game")
-    game["files"].append({"role": "player", "lang": None, "sha256": sha})
-
-    def open_file(name):
-        return io.BytesIO(tarball) if name == sha else src.open(name)
-
+    manifest, open_file, _ = _with_file(src, tarball, "application/gzip", "game", "player")
     with pytest.raises(Refused, match=words):
         install(library, manifest, open_file)
     assert library.catalog.count() == 0
+
+
+def test_an_unsafe_book_zip_is_refused_as_a_book_in_the_readers_language(library, src):
+    """A Bloom book is a zip too: its refusal names a book, not a game, on the receipt."""
+    import zipfile
+
+    from flask import Flask
+
+    from server.usb_texts import reason_text
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("index.html", "<p>book</p>")  # (no player named here: so the box asks for one)
+        z.writestr("../../evil.htm", "x")
+    manifest, open_file, book = _with_file(src, out.getvalue(), "application/zip", "book", "main")
+    with pytest.raises(Refused, match="leaves the book") as refused:
+        install(library, manifest, open_file)
+    assert refused.value.code == "bad-book" and refused.value.values["game"] == book["id"]
+    assert library.catalog.count() == 0
+    with Flask(__name__).test_request_context("/?lang=tg"):  # the receipt page, read in Tajik
+        assert reason_text(refused.value.code, refused.value.values).startswith("Як китоб дар он бехатар нест")
 
 
 def test_a_zip_of_more_files_than_any_game_holds_is_refused(tmp_path):

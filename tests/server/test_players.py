@@ -4,8 +4,11 @@ The packages are the real ones other projects made (../shared/samples); CI has t
 """
 
 import re
+import shlex
 import shutil
+import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,30 +27,43 @@ game-drag,game,en,children,Drag the words,Перетащи слова,media/drag
 """
 
 
-@pytest.fixture(scope="module")
-def played(tmp_path_factory):
-    """A library of the shared Bloom and H5P samples, served by waitress on 127.0.0.1."""
+@contextmanager
+def serving(library: Library, run_dir: Path):
+    """LIBRARY on the phone site: waitress on 127.0.0.1, port 0; yields its address."""
     from server.app import close_app, create_app
 
-    if not SAMPLES.is_dir():
-        pytest.skip(f"the shared samples are not here ({SAMPLES})")
-    source = tmp_path_factory.mktemp("source")
-    (source / "media").mkdir()
-    shutil.copy(SAMPLES / "bloom" / "sign-language-with-talking-book.bloompub", source / "media" / "talking.bloompub")
-    shutil.copy(SAMPLES / "h5p" / "drag-text.h5p", source / "media" / "drag.h5p")
-    (source / "items.csv").write_text(ITEMS, encoding="utf-8")
-    data = tmp_path_factory.mktemp("data")
-    library = Library(data)
-    built = read_source(source)
-    install(library, built.manifest, built.open)
-    app = create_app({"data_dir": str(data), "usage_flush_seconds": 0.05,
-                      "status_dir": str(tmp_path_factory.mktemp("run"))}, library=library)
+    app = create_app({"data_dir": str(library.data_dir), "usage_flush_seconds": 0.05,
+                      "status_dir": str(run_dir)}, library=library)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", built.manifest
-    stop_server(server, thread)
-    close_app(app)
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stop_server(server, thread)
+        close_app(app)
+
+
+def sample_source(source: Path) -> Path:
+    """An authoring folder of the shared Bloom and H5P samples (a skip where they are absent)."""
+    if not SAMPLES.is_dir():
+        pytest.skip(f"the shared samples are not here ({SAMPLES})")
+    (source / "media").mkdir(parents=True)
+    shutil.copy(SAMPLES / "bloom" / "sign-language-with-talking-book.bloompub", source / "media" / "talking.bloompub")
+    shutil.copy(SAMPLES / "h5p" / "drag-text.h5p", source / "media" / "drag.h5p")
+    (source / "items.csv").write_text(ITEMS, encoding="utf-8")
+    return source
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory):
+    """A library of the shared Bloom and H5P samples, served by waitress on 127.0.0.1."""
+    source = sample_source(tmp_path_factory.mktemp("source"))
+    library = Library(tmp_path_factory.mktemp("data"))
+    built = read_source(source)
+    install(library, built.manifest, built.open)
+    with serving(library, tmp_path_factory.mktemp("run")) as url:
+        yield url, built.manifest
 
 
 @pytest.fixture
@@ -92,9 +108,8 @@ def cannot_touch_the_site(frame) -> None:
     assert frame.evaluate("() => { try { return parent.document.cookie } catch (e) { return 'blocked' } }") == "blocked"
 
 
-def test_an_h5p_drag_text_is_solved_and_counts_as_finished(played, phone):
-    url, _ = played
-    page = phone(url)
+def solve_the_drag_text(page, url: str) -> None:
+    """Open the shared drag-text sample (item game-drag), solve it and wait for it to count as done."""
     page.goto(url + "/item/game-drag")
     frame = frame_of(page, "/h5p/")
     frame.locator(".ui-draggable").first.wait_for()
@@ -104,6 +119,21 @@ def test_an_h5p_drag_text_is_solved_and_counts_as_finished(played, phone):
     frame.locator(".h5p-question-scorebar, .h5p-joubelui-score-bar").first.wait_for()
     page.wait_for_function("() => localStorage.getItem('sanduq:done:game-drag') !== null")
     cannot_touch_the_site(frame)
+
+
+def hear_the_first_sentence(page, url: str, item: str) -> str:
+    """Open a Bloom talking book and return the sentence the player first marks as read aloud."""
+    page.goto(f"{url}/item/{item}?lang=tg")
+    frame = frame_of(page, "/bloomplayer.htm")
+    frame.locator(".ui-audioCurrent").first.wait_for(state="attached", timeout=20_000)
+    cannot_touch_the_site(frame)
+    return frame.evaluate("() => document.querySelector('.ui-audioCurrent').textContent")
+
+
+def test_an_h5p_drag_text_is_solved_and_counts_as_finished(played, phone):
+    url, _ = played
+    page = phone(url)
+    solve_the_drag_text(page, url)
     assert left_the_box(page, url) == []
 
 
@@ -296,3 +326,41 @@ def test_the_demo_books_quiz_answers_a_tap_ticking_the_right_answer_and_fading_a
     shot(page, "bloom-quiz-tg-360")
     cannot_touch_the_site(frame)
     assert left_the_box(page, site.url) == []
+
+
+@pytest.mark.system
+def test_a_bloom_book_and_an_h5p_activity_brought_on_a_stick_play_on_the_phone(tmp_path, browser, phone):
+    """The whole way: built and signed on the content team's machine, copied onto a FAT32 stick,
+    imported by the box from the mounted stick (a real image in a private mount namespace), then
+    played from the box's store: the players came in the bundle, not from the internet."""
+    from content_mirror import minisign
+    from content_mirror.bundle import build
+    from tests.helpers import folder_files
+    from tests.usb_updater.sticks import make_image, need_namespace, run_in_namespace
+
+    need_namespace("fat32")
+    source = sample_source(tmp_path / "source")
+    demo_book = Path(__file__).resolve().parents[2] / "content_mirror/demo/source/media/books/yard-animals.bloompub"
+    shutil.copy(demo_book, source / "media" / "yard.bloompub")
+    with open(source / "items.csv", "a", encoding="utf-8") as items:
+        items.write("book-yard,book,tg,children,Yard,Двор,media/yard.bloompub,CC-BY-4.0,Sanduq\n")
+    minisign.keygen(tmp_path / "keys")
+    build(source, tmp_path / "staging", tmp_path / "keys" / "sanduq.key")
+    stick = make_image(tmp_path / "stick.img", "fat32", 40, folder_files(tmp_path / "staging"))
+    library = Library(tmp_path / "box")
+    (library.data_dir / "trusted-keys").mkdir()
+    shutil.copy(tmp_path / "keys" / "sanduq.pub", library.data_dir / "trusted-keys")
+    mnt, py, data = (shlex.quote(str(p)) for p in (tmp_path / "mnt", sys.executable, library.data_dir))
+    result = run_in_namespace(f"""
+mkdir -p {mnt}
+mount_stick {shlex.quote(str(stick))} {mnt}
+SANDUQ_DISK_RESERVE_MB=0 {py} -m usb_updater process {mnt} --data-dir {data}
+unmount_stick {mnt}
+""", timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "installed" in result.stdout
+    with serving(library, tmp_path / "run") as url:
+        page = phone(url)
+        assert re.search("[ӣӯқғҳҷа-я]", hear_the_first_sentence(page, url, "book-yard").lower())
+        solve_the_drag_text(page, url)
+        assert left_the_box(page, url) == []
