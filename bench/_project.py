@@ -24,5 +24,21 @@ def use_project_python() -> None:
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
 
 
+def run_python(code: str, *args: str) -> tuple[list, float]:
+    """Run CODE in a fresh Python with the repository on its path: (the JSON list it printed
+    last, its peak RSS in MB, its children's included, from wait4). Exits if it fails."""
+    import json
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    printed = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.stdout.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("a measured side failed")
+    return json.loads(printed.splitlines()[-1]), usage.ru_maxrss / 1024
+
+
 use_project_python()
 sys.path.insert(0, str(REPO))

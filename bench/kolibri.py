@@ -20,11 +20,9 @@ import _project  # noqa: F401  (re-runs under .venv, puts the repo on sys.path)
 
 import argparse
 import io
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,16 +99,9 @@ def app(padding: bytes) -> bytes:
 
 def run(name: str, code: str, *args: str) -> tuple[float, float, int]:
     """(seconds of the work as the child timed it, its peak RSS in MB, what it made)."""
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            env=dict(os.environ, PYTHONPATH=str(_project.REPO)))
-    printed = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.stdout.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{name} failed")
-    seconds, made = json.loads(printed.splitlines()[-1])
+    (seconds, made), peak = _project.run_python(code, *args)
     os.sync()  # everything written reaches the disk before the next turn is timed
-    return seconds, usage.ru_maxrss / 1024, made
+    return seconds, peak, made
 
 
 def main() -> None:

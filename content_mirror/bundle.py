@@ -120,12 +120,14 @@ def _delta(manifest: dict, old: dict) -> dict:
 
 def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None = None,
           since: Path | None = None, name: str | None = None,
-          progress: Callable[[int, int], None] | None = None, videos=None,
+          progress: Callable[[int, int], None] | None = None, videos=None, takehome: bool = False,
           report: Callable[[str], None] = print) -> BuildResult:
     """Write a signed bundle of the authoring folder SOURCE onto STICK.
 
-    VIDEOS (content_mirror.video.Limits) makes every video fit for phones first, as
-    `sanduq-mirror build` does unless told not to; REPORT gets a line for each change.
+    VIDEOS (content_mirror.video.Limits) makes every video fit for phones first, and TAKEHOME
+    makes each book a video and each activity and tip a card for phones to keep
+    (content_mirror/takehome.py), as `sanduq-mirror build` does unless told not to; REPORT
+    gets a line for each change.
     """
     key = minisign.read_secret_key(secret_key)
     source_read = read_source(source, sequence=sequence)
@@ -133,6 +135,11 @@ def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None =
         from content_mirror.video import fit_videos
 
         source_read = fit_videos(source_read, source, videos, report)
+        validate(source_read.manifest)
+    if takehome:
+        from content_mirror.takehome import add_takehome
+
+        source_read = add_takehome(source_read, source, report=report)
         validate(source_read.manifest)
     manifest, paths = source_read.manifest, source_read.paths
     shipped = set(manifest["files"])

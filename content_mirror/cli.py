@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
                        help="encode videos of a higher bit rate than this (default 1000)")
     build.add_argument("--keep-videos", action="store_true",
                        help="ship videos as they are, without making them fit for phones (needs no ffmpeg)")
+    build.add_argument("--no-takehome", action="store_true",
+                       help="do not make books into videos and activities and tips into cards for phones to "
+                            "keep (needs neither ffmpeg nor rsvg-convert)")
     verify = commands.add_parser("verify", help="check every bundle on a stick without importing",
                                  description="Check every bundle on STICK as a box would: signature, "
                                              "manifest, and every payload file's size and hash.")
@@ -118,7 +121,8 @@ def _main(argv: list[str] | None) -> int:
             raise BadRequest("--video-height must be 120 to 2160 and --video-kbps 100 to 20000.")
         videos = None if args.keep_videos else Limits(args.video_height, args.video_kbps)
         result = build(args.source, args.stick, args.key, sequence=args.sequence, since=args.since,
-                       name=args.name, progress=progress_bar("Copying"), videos=videos)
+                       name=args.name, progress=progress_bar("Copying"), videos=videos,
+                       takehome=not args.no_takehome)
         m = result.manifest
         kind = f"delta since {m['since']}" if m.get("since") else "full"
         print(f"Built {result.folder} ({kind}): {m['channel']} update {m['sequence']}, "

@@ -15,6 +15,9 @@ from server.importer import InstallResult, install
 from server.library import Library
 
 SOURCE = Path(__file__).parent / "demo" / "source"
+# The demo's take-home files (content_mirror/takehome.py), made on a machine with ffmpeg by
+# make_media.sh takehome and committed: a box installing the demo has no ffmpeg.
+TAKEHOME = Path(__file__).parent / "demo" / "takehome"
 
 
 def write_source(target: Path) -> None:
@@ -27,5 +30,14 @@ def write_source(target: Path) -> None:
 
 def install_demo(library: Library, reserve_bytes: int = 0) -> InstallResult:
     """Fill LIBRARY with the demo (a no-op when this demo is already installed)."""
-    source = read_source(SOURCE)
+    from content_mirror.takehome import add_takehome
+
+    source = add_takehome(read_source(SOURCE), SOURCE, make=False, cache=TAKEHOME)
     return install(library, source.manifest, source.open, reserve_bytes=reserve_bytes)
+
+
+def make_takehome(report=print) -> None:
+    """Draw the demo's take-home files that are missing (make_media.sh takehome)."""
+    from content_mirror.takehome import add_takehome
+
+    add_takehome(read_source(SOURCE), SOURCE, cache=TAKEHOME, report=report)

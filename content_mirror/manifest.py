@@ -22,7 +22,10 @@ SUBJECTS = ("literacy", "numeracy", "socio-emotional", "physical", "creative", "
             "health", "music", "parenting", "teaching")
 # A "player" is third-party code that plays a main file (bloom-player for a BloomPub,
 # h5p-standalone for an H5P package): its npm tarball as published, kept once in the store.
-ROLES = ("main", "poster", "subtitles", "picture", "narration", "print", "player")
+# "takehome" is the file a phone keeps of an item that is not one file already (a book as a
+# video, an activity or tip as a picture card, a document as a PDF; server/takehome.py).
+ROLES = ("main", "poster", "subtitles", "picture", "narration", "print", "player", "takehome")
+TAKEHOME_MIMES = ("video/mp4", "audio/mpeg", "image/jpeg", "application/pdf")  # what a phone opens as it is
 # Extension -> MIME type. Only these travel: nothing a browser would run as a page of the
 # site (no HTML; SVG and zips are served sandboxed, see server/files.py).
 MIME_TYPES = {
@@ -237,6 +240,8 @@ def _item(where: str, item: Any, files: dict) -> None:
             _fail(f"{where}.files", "names a file the manifest's files list does not hold")
         if (ref.get("role") == "player") != (files[ref["sha256"]].get("mime") == "application/gzip"):
             _fail(f"{where}.files", "a player is an npm tarball (application/gzip), and only a player is one")
+        if ref.get("role") == "takehome" and files[ref["sha256"]].get("mime") not in TAKEHOME_MIMES:
+            _fail(f"{where}.files", "a take-home file is an MP4, MP3, JPEG or PDF (what a phone opens by itself)")
         if ref.get("role") not in ROLES:
             _fail(f"{where}.files", f"role {str(ref.get('role'))[:20]!r} is not one of {', '.join(ROLES)}")
         if ref.get("lang") is not None and not LANG.fullmatch(str(ref["lang"])):

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 import segno
 
 from provisioning.files import ConfigFile, install
-from provisioning.svgtext import FONT, MONO, fit, text, wrap
+from content_mirror.svgtext import FONT, MONO, fit, text, wrap
 from provisioning.wifi import PORTAL_URL, check_passphrase, check_ssid
 
 WIDTH, HEIGHT, MARGIN = 210, 297, 12  # A4, in millimetres (the viewBox's unit)

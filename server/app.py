@@ -10,11 +10,11 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from server import __version__, api, assets, games, i18n, pages, players, settings as settings_table
+from server import __version__, api, assets, games, i18n, pages, players, settings as settings_table, takehome
 from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.files import FileApp
-from server.i18n import gettext_
+from server.i18n import N_, gettext_
 from server.portal import Portal
 from server.library import Library
 from server.scrub import Scrubber
@@ -46,7 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
                         every_hours=settings["scrub_every_hours"])
     app.extensions["sanduq"] = State(settings, library, usage, scrubber)
 
-    for module in (api, assets, games, pages, players):
+    for module in (api, assets, games, pages, players, takehome):
         app.register_blueprint(module.bp)
     app.register_error_handler(Exception, _handle_error)
     app.after_request(i18n.remember_choice)
@@ -119,7 +119,7 @@ def _handle_error(error: Exception):
     if request.path.startswith(("/api/", "/play/", "/static/", "/healthz")):
         response = jsonify(error=message, status=status)
     else:
-        response = _error_page(status, message)
+        response = _error_page(status, message, getattr(error, "code", None))
     response.status_code = status
     if status == 503:
         response.headers["Retry-After"] = "60"
@@ -130,7 +130,11 @@ def _handle_error(error: Exception):
     return response
 
 
-def _error_page(status: int, message: str):
+# Domain errors whose code says more to the reader than the status's own words.
+READER_TEXTS = {"cannot-go-home": N_("This one cannot go home: it needs the box. Open it here at school.")}
+
+
+def _error_page(status: int, message: str, code: str | None = None):
     """An error as a page in the reader's language."""
     headings = {404: gettext_("We could not find this page"),
                 500: gettext_("Something went wrong on the box"),
@@ -140,7 +144,8 @@ def _error_page(status: int, message: str):
              503: gettext_("The library is being repaired, try again in a minute.")}
     try:
         html = render_template("error.html", heading=headings.get(status, gettext_("This did not work")),
-                               message=texts.get(status, message))
+                               message=gettext_(READER_TEXTS[code]) if code in READER_TEXTS
+                               else texts.get(status, message))
     except Exception:  # the page itself failed: plain words, never a traceback
         log.exception("error page failed")
         html = "<!doctype html><title>Sanduq</title><p>Something went wrong. <a href='/'>Sanduq</a></p>"

@@ -1,7 +1,8 @@
 """Content files, by SHA-256: Range, ETag, 304, and caching for a year.
 
 The URL names the bytes, so a phone may keep a file forever ("immutable") and never fetch
-the same video twice. This is a plain WSGI app mounted at /files in front of Flask: a video
+the same video twice. /files/SHA/NAME.EXT is the same file to be saved as NAME.EXT (a
+download's name: server/takehome.py sends phones there). This is a plain WSGI app mounted at /files in front of Flask: a video
 is many Range requests, and each costs only a catalog lookup, a seek and the headers. Range
 and conditional headers are parsed by Werkzeug; the bytes go out through waitress's own file
 wrapper from the requested offset, so waitress sends them without Python copying them.
@@ -16,8 +17,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import unicodedata
+from urllib.parse import quote
 
-from werkzeug.http import is_resource_modified, parse_range_header
+from werkzeug.http import dump_options_header, is_resource_modified, parse_range_header
 
 from content_mirror.manifest import EXTENSIONS, is_sha256
 from server.library import Library
@@ -45,13 +48,19 @@ class FileApp:
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
             return _error(start_response, "405 Method Not Allowed", "This address only gives files.",
                           [("Allow", "GET, HEAD")])
-        sha, dot, ext = environ.get("PATH_INFO", "").lstrip("/").partition(".")
+        path = environ.get("PATH_INFO", "").lstrip("/")
+        sha, slash, name = path.partition("/")
+        if not slash:
+            sha, dot, ext = path.partition(".")
+        else:  # /files/SHA/NAME.EXT: the same bytes, saved under NAME (server/takehome.py)
+            name = _utf8(name)
+            dot, ext = ".", name.rpartition(".")[2]
         try:
             found = self.library.catalog.served(sha) if is_sha256(sha) else None
         except sqlite3.DatabaseError as e:
             self.library.catalog_failed(e)
             return _error(start_response, "503 Service Unavailable", REPAIRING, [("Retry-After", "60")])
-        if found is None or (dot and EXTENSIONS.get(found[1]) != "." + ext):
+        if found is None or (dot and EXTENSIONS.get(found[1]) != "." + ext) or (slash and not _fair_name(name)):
             return _error(start_response, "404 Not Found", "This file is not in the library.")
         size, mime, retired = found
         # A retired file is gone at the next import: a phone must not keep it for a year.
@@ -59,6 +68,8 @@ class FileApp:
         headers = [("Content-Type", mime), ("ETag", f'"{sha}"'), ("Cache-Control", caching),
                    ("Accept-Ranges", "bytes"), ("Content-Security-Policy", SANDBOX),
                    ("X-Content-Type-Options", "nosniff")]
+        if slash:
+            headers.append(("Content-Disposition", attachment(name, f"sanduq-{sha[:8]}.{ext}")))
         if not is_resource_modified(environ, etag=sha):
             start_response("304 Not Modified", headers[1:])
             return []
@@ -94,6 +105,28 @@ class FileApp:
         if wrapper and (start + length == size or getattr(wrapper, "__module__", "").startswith("waitress")):
             return wrapper(f, CHUNK)
         return _chunks(f, length)
+
+
+def attachment(name: str, fallback: str) -> str:
+    """Content-Disposition for saving under NAME (RFC 6266): Chromium takes the UTF-8
+    `filename*`, so a Cyrillic title survives; FALLBACK is the ASCII `filename` for the rest."""
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = simple.rpartition(".")[0]  # a Cyrillic title leaves nothing but its extension
+    simple = simple if sum(c.isalnum() for c in stem) >= 3 else fallback
+    return dump_options_header("attachment", {"filename": simple, "filename*": "UTF-8''" + quote(name)})
+
+
+def _utf8(wsgi_text: str) -> str:
+    """PATH_INFO as the phone wrote it: WSGI hands over its bytes as latin-1 text."""
+    try:
+        return wsgi_text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return ""
+
+
+def _fair_name(name: str) -> bool:
+    """A name to save a file under: short, one segment, no control or quoting characters."""
+    return 0 < len(name) <= 200 and not any(c in name for c in '/\\"') and name.isprintable()
 
 
 def _chunks(f, length: int):

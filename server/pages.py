@@ -62,10 +62,10 @@ def files_of(item: dict, role: str, *, page: int | None = None) -> list[dict]:
             if f["role"] == role and f.get("page") == page]
 
 
-def file_for(item: dict, role: str, *, page: int | None = None) -> dict | None:
-    """The file of ROLE in the reader's language, else a language-neutral one, else the nearest."""
+def file_for(item: dict, role: str, *, page: int | None = None, lang: str | None = None) -> dict | None:
+    """The file of ROLE in LANG (the reader's language), else a language-neutral one, else the nearest."""
     found = {f.get("lang") or "": f for f in files_of(item, role, page=page)}
-    lang = language()
+    lang = lang or language()
     for choice in (lang, "", *FALLBACK.get(lang, ())):
         if choice in found:
             return found[choice]

@@ -31,8 +31,9 @@ from server import sqlite_files
 
 log = logging.getLogger(__name__)
 
-TYPES = ("opened", "progress", "finished", "search-empty")
-ABOUT_AN_ITEM = ("opened", "progress", "finished")
+# "saved": the item's file was saved onto the phone to take home (server/takehome.py).
+TYPES = ("opened", "progress", "finished", "search-empty", "saved")
+ABOUT_AN_ITEM = ("opened", "progress", "finished", "saved")
 MAX_TEXT = 200
 MAX_PENDING = 10_000  # beyond this, under a flood, events are dropped rather than memory grown
 MAX_CLIENTS = 10_000  # addresses whose budget is remembered; a school hotspot has far fewer

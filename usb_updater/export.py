@@ -30,6 +30,7 @@ VERBS = {
     "progress": ("http://adlnet.gov/expapi/verbs/progressed", "progressed"),
     "finished": ("http://adlnet.gov/expapi/verbs/completed", "completed"),
     "search-empty": ("https://w3id.org/xapi/acrossx/verbs/searched", "searched"),
+    "saved": ("http://id.tincanapi.com/verb/downloaded", "downloaded"),  # taken home on the phone
 }
 ACTIVITY_TYPES = {
     "video": "https://w3id.org/xapi/video/activity-type/video",
@@ -43,7 +44,8 @@ ACTIVITY_TYPES = {
 }
 FIELDS = ("id", "time", "type", "item", "value", "lang", "text")
 FORMULA = ("=", "+", "-", "@", "|", "%", "\t", "\r")  # how a spreadsheet cell starts a formula
-SUMMARY_COLUMNS = ["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened"]
+SUMMARY_COLUMNS = ["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened",
+                   "saved"]  # last: a column added later goes at the end, where old readers ignore it
 CSV_COLUMNS = ["event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text"]
 
 
@@ -169,17 +171,19 @@ def _clean(value: object) -> str:
 
 
 def _summary(conn: sqlite3.Connection, writer, device_id: str, item) -> int:
-    """Per item: openings, completions, last opening, counted by SQLite; return the rows written."""
+    """Per item: openings, completions, last opening, saves to phones, counted by SQLite;
+    return the rows written."""
     writer.writerow(SUMMARY_COLUMNS)
     count = 0
-    for item_id, opened, finished, last in conn.execute(
+    for item_id, opened, finished, last, saved in conn.execute(
             "SELECT CAST(item AS TEXT) AS item_id, sum(type = 'opened'), sum(type = 'finished'), "
-            "max(CASE WHEN type = 'opened' THEN time END) FROM events "
-            "WHERE type IN ('opened', 'finished') AND item IS NOT NULL AND item != '' "
+            "max(CASE WHEN type = 'opened' THEN time END), sum(type = 'saved') FROM events "
+            "WHERE type IN ('opened', 'finished', 'saved') AND item IS NOT NULL AND item != '' "
             "GROUP BY item_id ORDER BY 2 DESC, item_id"):
         found = item(item_id) or {"title": {}, "kind": ""}
         writer.writerow(safe_row([device_id, item_id, found["title"].get("tg", ""), found["title"].get("ru", ""),
-                                  found["title"].get("en", ""), found["kind"], opened, finished, _clean(last)]))
+                                  found["title"].get("en", ""), found["kind"], opened, finished, _clean(last),
+                                  saved]))
         count += 1
     return count
 

@@ -24,6 +24,7 @@
 #   bloom-NAME/                     a Bloom talking book (NAME.htm, meta.json, CSS, SVGs):
 #                                   zipped with audio/ID.mp3 spoken from each sentence of
 #                                   NAME.htm into media/books/NAME.bloompub
+#   the whole source/               drawn into takehome/ (files phones save; see make_takehome)
 #
 # Tajik narration: espeak-ng has no Tajik voice. Tajik text is respelled for the Kyrgyz
 # voice (ky): ҷ->ж (ky reads it [dʒ]), қ->к and ғ->г (ky makes them uvular before back
@@ -484,15 +485,28 @@ PY
   done
 }
 
+# takehome/: what phones save to take home (content_mirror/takehome.py draws them, as
+# `sanduq-mirror build` does for any library): each book with pages as an MP4 per language,
+# each activity and tip as a JPEG card per language. Needs rsvg-convert (librsvg2-bin) and
+# the project's Python (the repository's .venv when there is one).
+make_takehome() {
+  local repo py
+  repo=$(cd "$HERE/../.." && pwd)
+  py=python3
+  [[ -x $repo/.venv/bin/python ]] && py=$repo/.venv/bin/python
+  (cd "$repo" && "$py" -c 'from content_mirror.demo import make_takehome; make_takehome()')
+}
+
 # ---------------------------------------------------------------- main
 what=${1:-all}
 case $what in
-  all) make_videos; make_audio; make_book_narration; make_game; make_bloom ;;
+  all) make_videos; make_audio; make_book_narration; make_game; make_bloom; make_takehome ;;
   videos) make_videos ;;
   audio) make_audio ;;
   books) make_book_narration ;;
   game) make_game ;;
   bloom) make_bloom ;;
-  *) die "usage: $0 [all|videos|audio|books|game|bloom]" ;;
+  takehome) make_takehome ;;
+  *) die "usage: $0 [all|videos|audio|books|game|bloom|takehome]" ;;
 esac
 echo "media written to $MEDIA ($(du -sh "$MEDIA" | cut -f1))"

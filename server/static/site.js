@@ -228,6 +228,40 @@
     add.addEventListener("click", function () { var l = store.get("playlist", []); l.push(itemId); store.set("playlist", l); label(); });
   }
 
+  // The take-home list (server/takehome.py): ids kept on this phone, shown by the box with
+  // their sizes once they are in the page's address.
+  function initTakeHome() {
+    var add = $("[data-takehome-add]");
+    if (add) {
+      var id = add.getAttribute("data-takehome-add");
+      var label = function () { if (store.get("takehome", []).indexOf(id) >= 0) { add.textContent = add.getAttribute("data-added-label"); add.disabled = true; } };
+      add.hidden = false;
+      label();
+      add.addEventListener("click", function () {
+        var list = store.get("takehome", []);
+        if (list.indexOf(id) < 0) { list.push(id); store.set("takehome", list); }
+        label();
+      });
+    }
+    var page = $("[data-takehome]");
+    if (!page) { return; }
+    var show = function () {  // true when the page is being replaced by the one for the list
+      var wanted = store.get("takehome", []).join(","), shown = /[?&]items=([^&]*)/.exec(location.search);
+      if (wanted === (shown ? decodeURIComponent(shown[1]) : "")) { return false; }
+      location.replace("/take-home" + (wanted ? "?items=" + encodeURIComponent(wanted) : ""));
+      return true;
+    };
+    if (show()) { return; }
+    $$("[data-takehome-remove]", page).forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var id = button.getAttribute("data-takehome-remove");
+        store.set("takehome", store.get("takehome", []).filter(function (x) { return x !== id; }));
+        show();
+      });
+    });
+  }
+
   // A course: its lessons done on this device ticked, and the bar filled to match.
   function initCourseProgress() {
     var modules = $("[data-course]");
@@ -393,5 +427,5 @@
   }
 
   [initMedia, initBook, initReadAloud, initGame, initDone, initAddToClass, initItemActions, initCourseProgress,
-    initRecord, initClassroomList, initSuggestions].forEach(function (init) { init(); });
+    initRecord, initClassroomList, initSuggestions, initTakeHome].forEach(function (init) { init(); });
 })();

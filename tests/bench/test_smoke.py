@@ -17,6 +17,7 @@ pytestmark = pytest.mark.slow  # each script builds its own library or store and
     "kolibri",
     "pdfbook",
     "scrub",
+    "takehome",
     "video",
     # These start server processes under hundreds of connections, or mount a stick image.
     pytest.param("classroom", marks=pytest.mark.system),

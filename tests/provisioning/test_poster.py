@@ -8,7 +8,7 @@ import pytest
 
 from provisioning.cli import main
 from provisioning.poster import HEIGHT, MARGIN, WIDTH, render, wifi_uri
-from provisioning.svgtext import advance
+from content_mirror.svgtext import advance
 from tests.helpers import need_tool
 from tests.provisioning.hotspots import HOTSPOTS
 

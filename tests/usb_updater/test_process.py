@@ -61,23 +61,25 @@ def test_usage_goes_out_once_per_event_with_stable_ids(box, settings, stick):
     log.record("opened", item="video-count", lang="tg")
     log.record("finished", item="video-count")
     log.record("search-empty", text="динозавр", lang="tg")
+    log.record("saved", item="video-count", lang="tg")  # taken home on a phone
     log.close()
     process_stick(box, stick, settings)
     folder = stick / "sanduq" / "exports" / box.device_id
     first = (folder / "usage.csv").read_bytes()
     assert first.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
     rows = list(csv.DictReader(io.StringIO(first.decode("utf-8-sig"))))
-    assert [r["type"] for r in rows] == ["opened", "finished", "search-empty"]
+    assert [r["type"] for r in rows] == ["opened", "finished", "search-empty", "saved"]
     assert rows[0]["title"] == "Counting to five" and rows[2]["search_text"] == "динозавр"
     statements = [json.loads(line) for line in (folder / "usage.jsonl").read_text().splitlines()]
-    assert [s["verb"]["display"]["en"] for s in statements] == ["launched", "completed", "searched"]
+    assert [s["verb"]["display"]["en"] for s in statements] == ["launched", "completed", "searched", "downloaded"]
     assert statements[0]["id"].replace("-", "") == rows[0]["event_id"]
     assert statements[0]["actor"]["account"]["name"] == box.device_id  # the box, never a person
     assert statements[0]["object"]["id"] == "urn:sanduq:item:video-count"
     summary = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_bytes().decode("utf-8-sig"))))
     assert summary == [{"device": box.device_id, "item": "video-count", "title_tg": "Ҳисоб то панҷ",
                         "title_ru": "Счёт до пяти", "title_en": "Counting to five", "kind": "video",
-                        "opened": "1", "finished": "1", "last_opened": rows[0]["time"]}]
+                        "opened": "1", "finished": "1", "last_opened": rows[0]["time"],
+                        "saved": "1"}]
     process_stick(box, stick, settings)  # the same stick again: the same events, the same ids
     assert (folder / "usage.csv").read_bytes() == first
 

@@ -1,0 +1,175 @@
+"""Take-home files made at build time (content_mirror/takehome.py), with the real ffmpeg,
+rsvg-convert and tesseract: a book as a video, an activity or a tip as a card."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from content_mirror import takehome
+from content_mirror.authoring import read_source
+from content_mirror.video import index_first, probe
+from tests.helpers import need_tool
+
+pytestmark = pytest.mark.slow
+COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60), "blue": (40, 80, 230)}
+ITEMS = """id,kind,languages,audiences,title_tg,title_ru,text_tg,text_ru,steps_tg,steps_ru,materials_ru,licence,author
+book-colours,book,tg ru,children,Рангҳо,Цвета,,,,,,CC-BY-4.0,Мадина
+tip-water,tip,tg ru,parents,Оби тоза нӯшед,Пейте чистую воду,Ба кӯдак ҳар рӯз оби ҷӯшонидашуда диҳед.,Давайте ребёнку кипячёную воду каждый день.,,,,,
+act-blocks,activity,ru,children,,Башня из кубиков,,,,"Поставьте кубик
+Поставьте второй сверху",Кубики,,
+"""
+PAGES = """book,page,picture,text_tg,text_ru,narration_ru
+book-colours,1,media/red.svg,Ин сурх аст.,Это красный.,media/one.mp3
+book-colours,2,media/green.svg,Ин сабз аст.,Это зелёный.,media/two.mp3
+book-colours,3,media/blue.svg,Ин кабуд аст.,А это синий цвет неба.,
+"""
+
+
+def tone(path: Path, seconds: float, hz: int) -> Path:
+    subprocess.run([need_tool("ffmpeg"), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=frequency={hz}:duration={seconds}", "-ac", "1", "-ar", "22050", str(path)],
+                   check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture
+def source(tmp_path):
+    need_tool("rsvg-convert")
+    folder = tmp_path / "source"
+    (folder / "media").mkdir(parents=True)
+    for name, (r, g, b) in COLOURS.items():
+        (folder / "media" / f"{name}.svg").write_text(
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 30"><rect width="40" height="30" '
+            f'fill="rgb({r},{g},{b})"/></svg>')
+    tone(folder / "media" / "one.mp3", 1.3, 440)
+    tone(folder / "media" / "two.mp3", 2.1, 660)
+    (folder / "items.csv").write_text(ITEMS, encoding="utf-8")
+    (folder / "pages.csv").write_text(PAGES, encoding="utf-8")
+    return folder
+
+
+def kept(source_read, item_id: str) -> dict[str, Path]:
+    """The take-home files of ITEM_ID by language."""
+    item = next(i for i in source_read.manifest["items"] if i["id"] == item_id)
+    return {ref["lang"]: source_read.paths[ref["sha256"]] for ref in item.get("files", []) if ref["role"] == "takehome"}
+
+
+def frame_colour(video: Path, at: float) -> tuple[int, int, int]:
+    """The colour in the middle of the picture area of the frame shown AT seconds."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{at:.3f}", "-i", str(video), "-frames:v", "1",
+                          "-vf", "crop=40:40:407:150", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    pixels = len(out) // 3
+    return tuple(sum(out[c::3]) // pixels for c in range(3))
+
+
+def test_a_book_becomes_a_video_per_language_each_page_as_long_as_its_narration(source):
+    made = []
+    read = takehome.add_takehome(read_source(source), source, report=made.append)
+    videos = kept(read, "book-colours")
+    assert set(videos) == {"tg", "ru"} and len(made) == 2 + 2 + 1  # two videos, three cards
+    ru = videos["ru"]
+    narrations = [probe(source / "media" / name).seconds for name in ("one.mp3", "two.mp3")]
+    reading = takehome.READING[0] + takehome.READING[1] * 5  # page 3 has five words, no voice
+    found = probe(ru)
+    assert found.seconds == pytest.approx(sum(narrations) + reading, abs=0.1)
+    assert (found.video, found.audio, found.height, found.index_first) == ("h264", "aac", 480, True)
+    assert index_first(ru) and ru.stat().st_size < 5_000_000 * 3 / 10  # under 5 MB for 10 pages
+    # Each page's picture is on screen while its narration plays, in the book's order.
+    starts = [0, narrations[0], sum(narrations)]
+    lengths = [*narrations, reading]
+    for (name, rgb), start, length in zip(COLOURS.items(), starts, lengths):
+        seen = frame_colour(ru, start + length / 2)
+        assert all(abs(a - b) < 30 for a, b in zip(seen, rgb)), f"page {name} shows {seen}"
+    assert probe(videos["tg"]).seconds == pytest.approx(sum(takehome.page_seconds(w, None) for w in
+                                                            ("Ин сурх аст.", "Ин сабз аст.", "Ин кабуд аст.")), abs=0.1)
+
+
+def ocr(picture: Path, lang: str) -> str:
+    out = subprocess.run([need_tool("tesseract"), str(picture), "-", "-l", lang], capture_output=True, check=True)
+    return " ".join(out.stdout.decode().split())
+
+
+def test_a_tip_and_an_activity_become_readable_cards_in_their_languages(source):
+    read = takehome.add_takehome(read_source(source), source, report=lambda _: None)
+    tip, activity = kept(read, "tip-water"), kept(read, "act-blocks")
+    assert set(tip) == {"tg", "ru"} and set(activity) == {"ru"}  # only the languages they are in
+    for path in (*tip.values(), *activity.values()):
+        assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+        width = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width", "-of", "csv=p=0",
+                                str(path)], capture_output=True, check=True).stdout.strip()
+        assert width == b"1080"
+    assert "Оби тоза нӯшед" in ocr(tip["tg"], "tgk") and "кипячёную воду" in ocr(tip["ru"], "rus")
+    words = ocr(activity["ru"], "rus")
+    assert "Башня из кубиков" in words and "Понадобится" in words and "Как делать" in words  # the site's words
+    assert "2. Поставьте второй сверху" in words
+
+
+def test_what_is_made_is_kept_and_an_edit_makes_it_again(source):
+    takehome.add_takehome(read_source(source), source, report=lambda _: None)
+    again = []
+    first = kept(takehome.add_takehome(read_source(source), source, report=again.append), "tip-water")
+    assert again == []  # nothing drawn twice
+    sheet = source / "items.csv"
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace("Пейте чистую", "Пейте только чистую"),
+                     encoding="utf-8")
+    second = kept(takehome.add_takehome(read_source(source), source, report=again.append), "tip-water")
+    assert again == ["tip-water: take-home JPG in ru made"]
+    assert second["tg"] == first["tg"] and second["ru"] != first["ru"] and not first["ru"].exists()
+
+
+def test_without_making_only_what_is_made_is_taken(source):
+    read = takehome.add_takehome(read_source(source), source, make=False, report=lambda _: None)
+    assert all(not kept(read, i) for i in ("book-colours", "tip-water", "act-blocks"))
+
+
+def test_a_narration_that_is_no_sound_is_named_and_leaves_nothing_half_made(source):
+    (source / "media" / "two.mp3").write_bytes(b"ID3" + bytes(300))
+    said = []
+    read = takehome.add_takehome(read_source(source), source, report=said.append)
+    assert set(kept(read, "book-colours")) == {"tg"}  # the book still ships; its Russian video waits
+    assert any(line.startswith("book-colours: no take-home file in ru:") and "two.mp3" in line for line in said)
+    cache = source / takehome.CACHE
+    assert not list(cache.glob("book-colours.ru.*")) and not list(cache.glob("takehome-*"))  # whole or nothing
+    assert [p.name for p in cache.glob("book-colours.tg.*.mp4")]  # what was made before stays: the next build resumes
+
+
+def test_the_demos_take_home_files_are_made_and_none_is_left_over():
+    """make_media.sh takehome draws them; a demo edit that is not redrawn fails here."""
+    from content_mirror.demo import SOURCE, TAKEHOME
+
+    read = takehome.add_takehome(read_source(SOURCE), SOURCE, make=False, cache=TAKEHOME)
+    used = set()
+    for item in read.manifest["items"]:
+        files = kept(read, item["id"])
+        if item["kind"] in ("activity", "tip") or (item["kind"] == "book" and item.get("pages")):
+            assert set(files) == set(item["languages"]), f"run make_media.sh takehome ({item['id']})"
+        used |= {p.name for p in files.values()}
+    assert {p.name for p in TAKEHOME.iterdir()} == used
+
+
+def test_a_build_carries_them_and_a_box_gives_them_under_their_titles(source, tmp_path, serve):
+    import http.client
+    from urllib.parse import unquote, urlsplit
+
+    from content_mirror import minisign
+    from content_mirror.bundle import build, open_payload, read_bundle
+    from server.importer import install
+    from server.library import Library
+
+    minisign.keygen(tmp_path / "keys")
+    result = build(source, tmp_path / "stick", tmp_path / "keys" / "sanduq.key", takehome=True,
+                   report=lambda _: None)
+    manifest = read_bundle(result.folder, [minisign.read_public_key(tmp_path / "keys" / "sanduq.pub")])
+    roles = {(i["id"], r["lang"]) for i in manifest["items"] for r in i.get("files", []) if r["role"] == "takehome"}
+    assert roles == {("book-colours", "tg"), ("book-colours", "ru"), ("tip-water", "tg"), ("tip-water", "ru"),
+                     ("act-blocks", "ru")}
+    library = Library(tmp_path / "box")
+    install(library, manifest, lambda sha: open_payload(result.folder, sha))
+    live = serve(library)
+    connection = http.client.HTTPConnection(urlsplit(live.url).netloc, timeout=10)
+    connection.request("GET", "/save/book-colours/ru")
+    answer = connection.getresponse()
+    assert answer.status == 303 and unquote(answer.headers["Location"]).endswith("/Цвета.mp4")
+    connection.close()
