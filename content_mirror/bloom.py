@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 from content_mirror.manifest import CREDITS, LANG, MAX_TEXT, SUBJECTS, credit_fault
 from server.errors import InvalidSource
@@ -198,7 +199,17 @@ def _read_pages(book: BloomBook, page: str) -> None:
     book.talking = reader.narrated
 
 
-class _Pages(HTMLParser):
+class _Stacked(HTMLParser):
+    """A parser that keeps a stack of open elements (self.stack, tuples whose first is the tag);
+    an end tag closes up to its own element, as a browser forgives a missing one."""
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+
+class _Pages(_Stacked):
     """The words of each `bloom-editable` by language; which languages the story pages use."""
 
     def __init__(self):
@@ -227,11 +238,6 @@ class _Pages(HTMLParser):
             lang, story = None, False
         self.stack.append((tag, lang, story))
 
-    def handle_endtag(self, tag):
-        while self.stack:
-            if self.stack.pop()[0] == tag:
-                break
-
     def handle_data(self, data):
         if self.in_first and data.strip():
             self.first_lang, self.in_first = data.strip()[:20], False
@@ -251,3 +257,55 @@ def _lang(code: str) -> str | None:
 def _plain(text: str) -> str:
     """TEXT without markup, on one line (Bloom keeps <br> and <p> in some metadata)."""
     return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", text)).split())
+
+
+@dataclass
+class StoryPage:
+    """A numbered page of a Bloom book, as the take-home video shows it (content_mirror/takehome.py)."""
+
+    picture: str | None = None  # the first picture's member name
+    words: dict[str, str] = field(default_factory=dict)  # per language
+    sentences: dict[str, list[str]] = field(default_factory=dict)  # per language: audio/ID.mp3 ids, in order
+
+
+def story_pages(page_html: str) -> list[StoryPage]:
+    """The story pages of a book's page file, in order: numbered pages that are not activities
+    or quizzes (those need the player), with their picture, words and narration by language."""
+    reader = _Story()
+    reader.feed(page_html)
+    reader.close()
+    return [page for page in reader.pages if page is not None]
+
+
+class _Story(_Stacked):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.pages: list[StoryPage | None] = []  # None: a page that is not a story page
+        self.stack: list[tuple[str, str | None, int]] = []  # tag, language of text inside, page index (-1: none)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        lang, at = self.stack[-1][1:] if self.stack else (None, -1)
+        if "bloom-page" in classes and len(self.pages) < 1000:
+            story = "numberedPage" in classes and "bloom-interactive-page" not in classes \
+                and not a.get("data-activity") and "simple-comprehension-quiz" not in classes
+            self.pages.append(StoryPage() if story else None)
+            at = len(self.pages) - 1
+        page = self.pages[at] if at >= 0 else None
+        if page is not None and tag == "img" and page.picture is None and a.get("src"):
+            page.picture = unquote(a["src"].split("?")[0])
+        if "bloom-editable" in classes:
+            lang = _lang(a.get("lang") or "")
+        if page is not None and lang and "audio-sentence" in classes and a.get("id"):
+            page.sentences.setdefault(lang, []).append(a["id"])
+        if tag not in ("br", "img", "meta", "link", "input", "hr", "source"):
+            self.stack.append((tag, lang, at))
+
+    def handle_data(self, data):
+        if not self.stack or not data.strip():
+            return
+        _, lang, at = self.stack[-1]
+        page = self.pages[at] if at >= 0 else None
+        if page is not None and lang:
+            page.words[lang] = " ".join((page.words.get(lang, "") + " " + data).split())[:MAX_TEXT]

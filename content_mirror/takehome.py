@@ -7,11 +7,14 @@ A phone keeps what its own apps open, so:
                      parent can read along with the sound off) for as long as its narration
                      lasts, or a reading time where it has none;
     an activity, a tip   one JPEG card per language, 1080 px wide, for the gallery and the
-                     family chat: title, text, what you need, the steps, the credit.
+                     family chat: title, text, what you need, the steps, the credit;
+    a document       one A4 PDF per language from its Markdown (content_mirror/pdfdoc.py),
+                     unless it has a PDF of its own to print.
 
-Both are drawn as SVG in DejaVu Sans (Debian's default font: it has every Tajik letter) and
-rasterised by rsvg-convert (librsvg2-bin); ffmpeg joins a book's pages and narration (H.264 +
-AAC, index first, like every video a box serves) and writes the card's JPEG.
+All are drawn as SVG in DejaVu Sans (Debian's default font: it has every Tajik letter) and
+rasterised by rsvg-convert (librsvg2-bin), which also writes the PDF; ffmpeg joins a book's
+pages and narration (H.264 + AAC, index first, like every video a box serves) and writes the
+card's JPEG.
 
 Results live in the authoring folder's .sanduq-cache/takehome/ as ITEM.LANG.KEY.EXT, KEY a hash
 of all that goes into the file (words, pictures, narration, VERSION), so an unchanged item is
@@ -26,14 +29,18 @@ import base64
 import hashlib
 import json
 import os
+import posixpath
+import shutil
 import subprocess
 import tempfile
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 from xml.sax.saxutils import quoteattr
 
 from content_mirror.authoring import Source
+from content_mirror.manifest import MIME_TYPES
 from content_mirror.svgtext import FONT, advance, text, wrap
 from content_mirror.video import LOCAL_ONLY, probe
 from server.errors import SanduqError
@@ -92,15 +99,22 @@ def add_takehome(source: Source, folder: Path, *, make: bool = True, cache: Path
     return replace(source, manifest=manifest, paths=paths)
 
 
-MIMES = {".mp4": "video/mp4", ".jpg": "image/jpeg"}
+MIMES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".pdf": "application/pdf"}
 
 
 def _wanted(item: dict, files: dict, paths: dict) -> list[Wanted]:
     if item["kind"] == "book" and item.get("pages"):
         return [_book(item, lang, files, paths) for lang in item.get("languages", [])
                 if any(page.get("text", {}).get(lang) for page in item["pages"])]
+    bloom = next((r["sha256"] for r in item.get("files", []) if r["role"] == "main"
+                  and files[r["sha256"]]["mime"] == "application/zip" and item["kind"] == "book"), None)
+    if bloom:
+        return _bloom(item, paths[bloom], bloom)
     if item["kind"] in ("activity", "tip"):
         return [_card(item, lang) for lang in item.get("languages", []) if item["title"].get(lang)]
+    if item["kind"] == "document" and not any(r["role"] == "print" for r in item.get("files", [])):
+        return [_document(item, ref["lang"], paths[ref["sha256"]], ref["sha256"]) for ref in item.get("files", [])
+                if ref["role"] == "main" and ref.get("lang") and files[ref["sha256"]]["mime"] == "text/markdown"]
     return []
 
 
@@ -155,16 +169,50 @@ def _book(item: dict, lang: str, files: dict, paths: dict) -> Wanted:
         picture = next((r["sha256"] for r in refs if r["role"] == "picture"), None)
         voice = next((r["sha256"] for r in refs if r["role"] == "narration" and r.get("lang") == lang), None)
         pages.append((picture, page.get("text", {}).get(lang, ""), voice))
-    plan = [(paths[p] if p else None, files[p]["mime"] if p else None, words, paths[v] if v else None)
+    plan = [(paths[p] if p else None, files[p]["mime"] if p else None, words, [paths[v]] if v else [])
             for p, words, v in pages]
     key = _key("book", lang, pages)
     return Wanted(item["id"], lang, ".mp4", key, lambda out, scratch: book_video(plan, out, scratch))
 
 
-def page_seconds(words: str, voice: Path | None) -> float:
-    """How long a page is shown: its narration, or a reading time for its words."""
-    if voice is not None:
-        return round(probe(voice).seconds, 3)
+def _bloom(item: dict, path: Path, sha: str) -> list[Wanted]:
+    """A Bloom book's story pages as a video per language they are written in: the first
+    picture of each page, its words, and its sentences' recordings (audio/ID.mp3) in order.
+    Quizzes and activities are left out: they need the player."""
+    from content_mirror.bloom import page_files, story_pages
+
+    with zipfile.ZipFile(path) as archive:  # checked when the folder was read (check_bloompub)
+        pages = story_pages(archive.read(page_files(archive.namelist())[0]).decode("utf-8", "replace"))
+
+    def draw(lang: str, out: Path, scratch: Path) -> None:
+        plan = []
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+
+            def take(name: str | None, to: str) -> Path | None:
+                if name not in names:
+                    return None
+                with archive.open(name) as src, open(scratch / to, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                return scratch / to
+
+            for n, page in enumerate(pages):
+                ext = posixpath.splitext(page.picture or "")[1].lower()
+                picture = take(page.picture, f"picture{n}{ext}") if ext in (".svg", ".png", ".jpg", ".jpeg") else None
+                voices = [take(f"audio/{sid}.mp3", f"voice{n}-{k}.mp3") for k, sid in enumerate(page.sentences.get(lang, []))]
+                plan.append((picture, MIME_TYPES.get(ext), page.words.get(lang, ""), [v for v in voices if v]))
+        book_video(plan, out, scratch)
+
+    return [Wanted(item["id"], lang, ".mp4", _key("bloom", lang, sha),
+                   lambda out, scratch, lang=lang: draw(lang, out, scratch))
+            for lang in item.get("languages", []) if any(page.words.get(lang) for page in pages)]
+
+
+def page_seconds(words: str, voices: list[Path]) -> float:
+    """How long a page is shown: its narration (one recording, or one a sentence), or a
+    reading time for its words."""
+    if voices:
+        return round(sum(probe(voice).seconds for voice in voices), 3)
     return READING[0] + READING[1] * len(words.split())
 
 
@@ -186,13 +234,13 @@ def page_svg(picture: Path | None, mime: str | None, words: str) -> str:
 
 
 def book_video(plan: list, out: Path, scratch: Path) -> None:
-    """The book's pages (picture path, its type, words, narration path) as one MP4 at OUT.
+    """The book's pages (picture path, its type, words, narration paths) as one MP4 at OUT.
 
     The pictures go in as one list (ffmpeg's concat demuxer), so ffmpeg holds one page at a
-    time however long the book; each page's sound is its narration made exactly as long as
-    its picture, or silence."""
+    time however long the book; each page's sound is its narration, its recordings one after
+    another, made exactly as long as its picture, or silence."""
     ffmpeg = program("ffmpeg", "ffmpeg", "to make a book into a video")
-    seconds = [page_seconds(words, voice) for _, _, words, voice in plan]
+    seconds = [page_seconds(words, voices) for _, _, words, voices in plan]
     listing = ["ffconcat version 1.0"]
     for n, (picture, mime, words, _) in enumerate(plan):
         _rasterise(page_svg(picture, mime, words), scratch, f"page{n}", FRAME_W, FRAME_H)
@@ -200,11 +248,13 @@ def book_video(plan: list, out: Path, scratch: Path) -> None:
     listing.append(f"file page{len(plan) - 1}.png")  # the demuxer shows the last entry for no time
     (scratch / "pages.txt").write_text("\n".join(listing) + "\n", encoding="utf-8")
     inputs, audio = [*LOCAL_ONLY, "-f", "concat", "-i", str(scratch / "pages.txt")], []
-    for n, ((_, _, _, voice), length) in enumerate(zip(plan, seconds)):
-        if voice is not None:
-            inputs += [*LOCAL_ONLY, "-i", str(voice)]
-            audio.append(f"[{inputs.count('-i') - 1}:a]aresample=22050,aformat=channel_layouts=mono,"
-                         f"apad,atrim=duration={length:.3f}[a{n}]")
+    for n, ((_, _, _, voices), length) in enumerate(zip(plan, seconds)):
+        if voices:
+            for k, voice in enumerate(voices):
+                inputs += [*LOCAL_ONLY, "-i", str(voice)]
+                audio.append(f"[{inputs.count('-i') - 1}:a]aresample=22050,aformat=channel_layouts=mono[v{n}_{k}]")
+            audio.append("".join(f"[v{n}_{k}]" for k in range(len(voices))) +
+                         f"concat=n={len(voices)}:v=0:a=1,apad,atrim=duration={length:.3f}[a{n}]")
         else:
             audio.append(f"anullsrc=r=22050:cl=mono,atrim=duration={length:.3f}[a{n}]")
     graph = ";".join(audio + ["".join(f"[a{n}]" for n in range(len(plan))) + f"concat=n={len(plan)}:v=0:a=1[a]"])
@@ -213,6 +263,30 @@ def book_video(plan: list, out: Path, scratch: Path) -> None:
           "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "26",
           "-c:a", "aac", "-b:a", "40k", "-movflags", "+faststart", str(out)],
          "the book's video", SECONDS_PER_PAGE_LIMIT * len(plan))
+
+
+# -- a document as a PDF ------------------------------------------------------------------------
+
+def _document(item: dict, lang: str, markdown: Path, sha: str) -> Wanted:
+    from content_mirror.pdfdoc import pages
+
+    title = item["title"].get(lang) or next(iter(item["title"].values()))
+    key = _key("document", lang, title, sha, _credit(item))
+
+    def draw(out: Path, scratch: Path) -> None:
+        svgs = pages(title, markdown.read_text(encoding="utf-8", errors="replace"), _credit(item))
+        names = []
+        for n, svg in enumerate(svgs, 1):
+            (scratch / f"page{n:04d}.svg").write_text(svg, encoding="utf-8")
+            names.append(str(scratch / f"page{n:04d}.svg"))
+        _run([program("rsvg-convert", "librsvg2-bin", "to draw take-home files"), "-f", "pdf", "-o", str(out),
+              *names], "the document's PDF", 30 + 5 * len(names))
+
+    return Wanted(item["id"], lang, ".pdf", key, draw)
+
+
+def _credit(item: dict) -> str:
+    return " · ".join(x for x in (item.get("author"), item.get("copyright"), item.get("licence")) if x)
 
 
 # -- an activity or a tip as a picture card -----------------------------------------------------
@@ -224,9 +298,8 @@ def _card(item: dict, lang: str) -> Wanted:
 
     labels = CATALOGS.get(lang)
     said = (lambda words: labels.gettext(words)) if labels else (lambda words: words)
-    credit = " · ".join(x for x in (item.get("author"), item.get("copyright"), item.get("licence")) if x)
     content = {"title": item["title"][lang], "text": lines("text"), "materials": lines("materials"),
-               "steps": lines("steps"), "need": said("You need"), "how": said("Steps"), "credit": credit}
+               "steps": lines("steps"), "need": said("You need"), "how": said("Steps"), "credit": _credit(item)}
     key = _key("card", lang, content)
     return Wanted(item["id"], lang, ".jpg", key, lambda out, scratch: card_jpeg(content, out, scratch))
 

@@ -20,7 +20,7 @@ LAYERS = {
     2: ["content_mirror.minisign", "content_mirror.authoring", "content_mirror.bundle", "content_mirror.demo",
         "content_mirror.video", "content_mirror.pdfbook", "content_mirror.players", "content_mirror.bloom",
         "content_mirror.h5p", "content_mirror.kolibri", "content_mirror.kolibri_db", "content_mirror.drafts",
-        "content_mirror.scan", "content_mirror.sheets", "content_mirror.takehome"],
+        "content_mirror.scan", "content_mirror.sheets", "content_mirror.takehome", "content_mirror.pdfdoc"],
     3: ["server.state", "server.request_args", "server.answers", "server.assets", "server.files",
         "server.portal", "server.usb_texts", "server.api", "server.pages", "server.games", "server.players", "server.takehome", "server.app",
         "server.http_server", "server.mdns", "server.cli", "server.__main__", "server.__init__",

@@ -1,6 +1,7 @@
 """Take-home files made at build time (content_mirror/takehome.py), with the real ffmpeg,
 rsvg-convert and tesseract: a book as a video, an activity or a tip as a card."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,12 +14,24 @@ from tests.helpers import need_tool
 
 pytestmark = pytest.mark.slow
 COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60), "blue": (40, 80, 230)}
-ITEMS = """id,kind,languages,audiences,title_tg,title_ru,text_tg,text_ru,steps_tg,steps_ru,materials_ru,licence,author
-book-colours,book,tg ru,children,Рангҳо,Цвета,,,,,,CC-BY-4.0,Мадина
-tip-water,tip,tg ru,parents,Оби тоза нӯшед,Пейте чистую воду,Ба кӯдак ҳар рӯз оби ҷӯшонидашуда диҳед.,Давайте ребёнку кипячёную воду каждый день.,,,,,
+ITEMS = """id,kind,languages,audiences,title_tg,title_ru,text_tg,text_ru,steps_tg,steps_ru,materials_ru,licence,author,file_tg
+book-colours,book,tg ru,children,Рангҳо,Цвета,,,,,,CC-BY-4.0,Мадина,
+tip-water,tip,tg ru,parents,Оби тоза нӯшед,Пейте чистую воду,Ба кӯдак ҳар рӯз оби ҷӯшонидашуда диҳед.,Давайте ребёнку кипячёную воду каждый день.,,,,,,
 act-blocks,activity,ru,children,,Башня из кубиков,,,,"Поставьте кубик
-Поставьте второй сверху",Кубики,,
+Поставьте второй сверху",Кубики,,,
+doc-plan,document,tg,educators,Нақшаи дарс,,,,,,,CC-BY-4.0,Шӯъбаи маориф,media/plan.tg.md
 """
+PLAN = """# Нақшаи дарс
+
+**Синну сол:** 4–5 сола  
+**Давомнокӣ:** 25 дақиқа
+
+## Мақсадҳо
+
+1. Кӯдакон то панҷ мешуморанд.
+2. Рақамҳоро бо ашёҳо мувофиқ мекунанд.
+
+""" + "\n\n".join(f"Сархати {n}: бозӣ бо рақамҳо ва ашёҳои хурд дар гурӯҳҳои хурд." for n in range(60))
 PAGES = """book,page,picture,text_tg,text_ru,narration_ru
 book-colours,1,media/red.svg,Ин сурх аст.,Это красный.,media/one.mp3
 book-colours,2,media/green.svg,Ин сабз аст.,Это зелёный.,media/two.mp3
@@ -44,6 +57,7 @@ def source(tmp_path):
             f'fill="rgb({r},{g},{b})"/></svg>')
     tone(folder / "media" / "one.mp3", 1.3, 440)
     tone(folder / "media" / "two.mp3", 2.1, 660)
+    (folder / "media" / "plan.tg.md").write_text(PLAN, encoding="utf-8")
     (folder / "items.csv").write_text(ITEMS, encoding="utf-8")
     (folder / "pages.csv").write_text(PAGES, encoding="utf-8")
     return folder
@@ -68,7 +82,7 @@ def test_a_book_becomes_a_video_per_language_each_page_as_long_as_its_narration(
     made = []
     read = takehome.add_takehome(read_source(source), source, report=made.append)
     videos = kept(read, "book-colours")
-    assert set(videos) == {"tg", "ru"} and len(made) == 2 + 2 + 1  # two videos, three cards
+    assert set(videos) == {"tg", "ru"} and len(made) == 2 + 2 + 1 + 1  # two videos, three cards, a PDF
     ru = videos["ru"]
     narrations = [probe(source / "media" / name).seconds for name in ("one.mp3", "two.mp3")]
     reading = takehome.READING[0] + takehome.READING[1] * 5  # page 3 has five words, no voice
@@ -106,6 +120,26 @@ def test_a_tip_and_an_activity_become_readable_cards_in_their_languages(source):
     assert "2. Поставьте второй сверху" in words
 
 
+def test_a_document_becomes_an_a4_pdf_whose_words_are_words(source):
+    read = takehome.add_takehome(read_source(source), source, report=lambda _: None)
+    pdf = kept(read, "doc-plan")["tg"]
+    info = subprocess.run([need_tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "(A4)" in info and int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 2  # a long plan runs on
+    words = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    lines = [" ".join(line.split()) for line in words.splitlines() if line.strip()]
+    assert lines[:3] == ["Нақшаи дарс", "Синну сол: 4–5 сола", "Давомнокӣ: 25 дақиқа"]  # its own h1 not twice
+    assert "1. Кӯдакон то панҷ мешуморанд." in lines and "Сархати 59: бозӣ бо рақамҳо ва ашёҳои хурд дар" in words
+    assert "Шӯъбаи маориф · CC-BY-4.0" in words and re.search(r"\b1 ?/ ?[23]\b", words)  # numbered pages
+
+
+def test_a_document_with_its_own_pdf_gets_none_made(source):
+    (source / "media" / "plan.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    sheet = source / "items.csv"
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace("media/plan.tg.md", "media/plan.pdf"), encoding="utf-8")
+    read = takehome.add_takehome(read_source(source), source, report=lambda _: None)
+    assert kept(read, "doc-plan") == {}  # the box offers the print file itself
+
+
 def test_what_is_made_is_kept_and_an_edit_makes_it_again(source):
     takehome.add_takehome(read_source(source), source, report=lambda _: None)
     again = []
@@ -121,7 +155,7 @@ def test_what_is_made_is_kept_and_an_edit_makes_it_again(source):
 
 def test_without_making_only_what_is_made_is_taken(source):
     read = takehome.add_takehome(read_source(source), source, make=False, report=lambda _: None)
-    assert all(not kept(read, i) for i in ("book-colours", "tip-water", "act-blocks"))
+    assert all(not kept(read, i) for i in ("book-colours", "tip-water", "act-blocks", "doc-plan"))
 
 
 def test_a_narration_that_is_no_sound_is_named_and_leaves_nothing_half_made(source):
@@ -143,7 +177,7 @@ def test_the_demos_take_home_files_are_made_and_none_is_left_over():
     used = set()
     for item in read.manifest["items"]:
         files = kept(read, item["id"])
-        if item["kind"] in ("activity", "tip") or (item["kind"] == "book" and item.get("pages")):
+        if item["kind"] in ("activity", "tip", "book", "document"):  # the demo's documents have no PDF
             assert set(files) == set(item["languages"]), f"run make_media.sh takehome ({item['id']})"
         used |= {p.name for p in files.values()}
     assert {p.name for p in TAKEHOME.iterdir()} == used
@@ -164,7 +198,7 @@ def test_a_build_carries_them_and_a_box_gives_them_under_their_titles(source, tm
     manifest = read_bundle(result.folder, [minisign.read_public_key(tmp_path / "keys" / "sanduq.pub")])
     roles = {(i["id"], r["lang"]) for i in manifest["items"] for r in i.get("files", []) if r["role"] == "takehome"}
     assert roles == {("book-colours", "tg"), ("book-colours", "ru"), ("tip-water", "tg"), ("tip-water", "ru"),
-                     ("act-blocks", "ru")}
+                     ("act-blocks", "ru"), ("doc-plan", "tg")}
     library = Library(tmp_path / "box")
     install(library, manifest, lambda sha: open_payload(result.folder, sha))
     live = serve(library)
@@ -173,3 +207,74 @@ def test_a_build_carries_them_and_a_box_gives_them_under_their_titles(source, tm
     answer = connection.getresponse()
     assert answer.status == 303 and unquote(answer.headers["Location"]).endswith("/Цвета.mp4")
     connection.close()
+
+
+def rgb(picture: Path, at: float | None = None) -> bytes:
+    """A picture, or a video's frame AT seconds, as 854x480 RGB bytes."""
+    seek = ["-ss", f"{at:.3f}"] if at is not None else []
+    return subprocess.run(["ffmpeg", "-v", "error", *seek, "-i", str(picture), "-frames:v", "1", "-s", "854x480",
+                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+
+
+def distance(a: bytes, b: bytes) -> float:
+    return sum(abs(x - y) for x, y in zip(a[::97], b[::97])) / len(a[::97])
+
+
+def test_a_bloom_talking_book_becomes_a_video_of_its_story_pages_read_sentence_by_sentence(tmp_path):
+    """The demo's own Bloom book: each story page as long as its sentences' recordings together,
+    showing that page (the frame is nearest the page drawn alone); the quiz is left out."""
+    import shutil
+    import zipfile
+
+    from content_mirror.bloom import page_files, story_pages
+    from content_mirror.demo import SOURCE
+
+    need_tool("rsvg-convert")
+    folder = tmp_path / "source"
+    (folder / "media").mkdir(parents=True)
+    book = SOURCE / "media" / "books" / "yard-animals.bloompub"
+    shutil.copy(book, folder / "media" / "yard.bloompub")
+    (folder / "items.csv").write_text("id,kind,languages,audiences,title_tg,title_ru,file\n"
+                                      "book-yard,book,tg ru,children,Ҳавлӣ,Двор,media/yard.bloompub\n", encoding="utf-8")
+    read = takehome.add_takehome(read_source(folder), folder, report=lambda _: None)
+    videos = kept(read, "book-yard")
+    assert set(videos) == {"tg", "ru"}
+    with zipfile.ZipFile(book) as z:
+        pages = story_pages(z.read(page_files(z.namelist())[0]).decode())
+        scratch = tmp_path / "alone"
+        scratch.mkdir()
+        lengths, drawn = [], []
+        for n, page in enumerate(pages):
+            voices = []
+            for sid in page.sentences["tg"]:
+                (scratch / f"{sid}.mp3").write_bytes(z.read(f"audio/{sid}.mp3"))
+                voices.append(scratch / f"{sid}.mp3")
+            lengths.append(takehome.page_seconds(page.words["tg"], voices))
+            (scratch / page.picture).write_bytes(z.read(page.picture))
+            drawn.append(rgb(takehome._rasterise(takehome.page_svg(scratch / page.picture, "image/svg+xml",
+                                                                   page.words["tg"]), scratch, f"p{n}", 854, 480)))
+    assert len(pages) == 4 and all(len(p.sentences["tg"]) >= 2 for p in pages)  # the quiz page is not a story page
+    assert probe(videos["tg"]).seconds == pytest.approx(sum(lengths), abs=0.1)
+    start = 0.0
+    for n, length in enumerate(lengths):
+        frame = rgb(videos["tg"], start + length / 2)
+        nearest = min(range(len(drawn)), key=lambda k: distance(frame, drawn[k]))
+        assert nearest == n, f"at page {n + 1} the video shows page {nearest + 1}"
+        start += length
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[3] / "shared" / "samples").is_dir(),
+                    reason="the shared samples are not here")
+def test_a_real_bloom_book_from_bloom_library_becomes_a_video(tmp_path):
+    import shutil
+
+    folder = tmp_path / "source"
+    (folder / "media").mkdir(parents=True)
+    samples = Path(__file__).resolve().parents[3] / "shared" / "samples" / "bloom"
+    shutil.copy(samples / "sign-language-with-talking-book.bloompub", folder / "media" / "talking.bloompub")
+    (folder / "items.csv").write_text("id,kind,languages,audiences,title_en,file\n"
+                                      "book-talking,book,en,children,Talking book,media/talking.bloompub\n",
+                                      encoding="utf-8")
+    read = takehome.add_takehome(read_source(folder), folder, report=lambda _: None)
+    found = probe(kept(read, "book-talking")["en"])
+    assert found.video == "h264" and found.audio == "aac" and found.seconds > 1

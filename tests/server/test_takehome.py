@@ -224,6 +224,7 @@ def test_without_javascript_the_link_still_saves_and_the_list_page_says_what_goe
 @pytest.mark.parametrize("item, lang, name, signature", [
     ("book-five-apples", "ru", "Пять яблок.mp4", b"ftyp"),     # a picture book goes home as a video
     ("tip-calm-bedtime", "tg", "Хоби ором.jpg", b"\xff\xd8\xff"),  # a tip as a card for the gallery
+    ("doc-lesson-plan-counting", "tg", "Нақшаи машғулият То панҷ мешуморем.pdf", b"%PDF"),  # a plan, to print
 ])
 def test_a_book_and_a_tip_are_saved_as_the_files_a_phone_opens(site, phone360, tmp_path, item, lang, name, signature):
     page = phone360(lang)
@@ -231,6 +232,8 @@ def test_a_book_and_a_tip_are_saved_as_the_files_a_phone_opens(site, phone360, t
     with page.expect_download() as saving:
         page.locator("a[data-save]").click()
     assert saving.value.suggested_filename == name
+    # Only a PDF makes the phone ask "keep this file?": the page says so, and what to answer.
+    assert page.locator(".save-home small").count() == (1 if name.endswith(".pdf") else 0)
     path = tmp_path / name
     saving.value.save_as(path)
     assert signature in path.read_bytes()[:12]
