@@ -35,6 +35,7 @@ from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, Fi
 from watchdog.observers import Observer
 
 from content_mirror.authoring import read_source
+from content_mirror.takehome import add_takehome
 from server import settings as settings_table
 from server.app import close_app, create_app
 from server.errors import SanduqError
@@ -242,6 +243,9 @@ class Preview:
     def _build(self, number: int) -> _Build:
         # First: a folder with faults costs no library. Only files changed since are hashed again.
         source = read_source(self.source, hashed=self._hashes)
+        # The take-home files the last build made (never made here: drawing is slow); an edited
+        # item shows none until the next build.
+        source = add_takehome(source, self.source, make=False, report=lambda _: None)
         if self._stopping:
             raise _Stopped
         folder = self.folder / f"build-{number}"

@@ -238,3 +238,21 @@ def answers(live: LiveServer) -> bool:
         return live.get("/preview.json")[0] == 200
     except OSError:
         return False
+
+
+@pytest.mark.slow
+def test_what_the_last_build_made_to_take_home_is_offered_and_an_edit_waits_for_the_next(previewing, source):
+    from content_mirror.takehome import add_takehome
+    from tests.helpers import need_tool
+
+    need_tool("rsvg-convert")
+    add_takehome(read_source(source), source, report=lambda _: None)  # as `build` leaves the cache
+    preview, live, said = previewing(source)
+    assert "/save/tip-sleep/tg" in page(live, "/item/tip-sleep?lang=tg")
+    sheet = source / "items.csv"
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace("Хоби хуб", "Хоби хуби шабона"), encoding="utf-8")
+    wait_for(lambda: "Хоби хуби шабона" in page(live, "/item/tip-sleep?lang=tg"), "the edit shown")
+    # Its Tajik card has the old words, so it waits for the next build; until then a Tajik
+    # reader is offered the nearest language's, as any text falls back.
+    _, headers, _ = live.get("/save/tip-sleep/tg")
+    assert headers.get_content_type() == "image/jpeg" and "filename*=UTF-8''%D0%A5%D0%BE%D1%80" in headers["Content-Disposition"]

@@ -278,3 +278,20 @@ def test_a_real_bloom_book_from_bloom_library_becomes_a_video(tmp_path):
     read = takehome.add_takehome(read_source(folder), folder, report=lambda _: None)
     found = probe(kept(read, "book-talking")["en"])
     assert found.video == "h264" and found.audio == "aac" and found.seconds > 1
+
+
+def test_a_pdf_storybook_brought_in_by_import_pdf_goes_home_as_a_video_too(tmp_path):
+    from content_mirror.pdfbook import import_pdf
+    from tests.content_mirror.test_pdfbook import PAGES, storybook
+
+    need_tool("pdftoppm")
+    folder = tmp_path / "source"
+    import_pdf(storybook(tmp_path / "cat.pdf"), folder, book_id="book-cat", lang="tg", title="Гурбача")
+    read = takehome.add_takehome(read_source(folder), folder, report=lambda _: None)
+    video = kept(read, "book-cat")["tg"]
+    words = [" ".join(text.split()) for text, _ in PAGES]
+    assert probe(video).seconds == pytest.approx(sum(takehome.page_seconds(w, []) for w in words), abs=0.1)
+    # The first page's picture (its pale yellow, beside the red sun) is on screen first.
+    frame = rgb(video, 1.0)
+    r, g, b = frame[(40 * 854 + 240) * 3:(40 * 854 + 240) * 3 + 3]
+    assert r > 200 and g > 190 and b < 190, (r, g, b)

@@ -237,3 +237,26 @@ def test_a_book_and_a_tip_are_saved_as_the_files_a_phone_opens(site, phone360, t
     path = tmp_path / name
     saving.value.save_as(path)
     assert signature in path.read_bytes()[:12]
+
+
+def test_a_save_on_a_phone_reaches_the_field_officers_stick(live, filled, tmp_path):
+    """/save counts it; the next stick carries it out with the other usage (usage.csv, the
+    summary's saved column)."""
+    import csv
+    import io
+
+    from server import settings as settings_table
+    from usb_updater.process import process_stick
+
+    assert ask(live, "/save/video-count/tg")[0] == 303
+    wait_for(lambda: saved_events(filled), "the saved event on disk")
+    stick = tmp_path / "stick"
+    (stick / "sanduq").mkdir(parents=True)
+    settings = settings_table.load({"data_dir": str(filled.data_dir), "disk_reserve_mb": 0,
+                                    "status_dir": str(tmp_path / "run")}, env={})
+    process_stick(filled, stick, settings)
+    folder = stick / "sanduq" / "exports" / filled.device_id
+    rows = list(csv.DictReader(io.StringIO((folder / "usage.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["type"], r["item"], r["language"]) for r in rows if r["type"] == "saved"] == [("saved", "video-count", "tg")]
+    summary = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["item"], r["saved"]) for r in summary] == [("video-count", "1")]
