@@ -34,21 +34,23 @@ def ensure_sqlite3() -> str:
     return shutil.which("sqlite3")
 
 
-def make_usage(path: Path, count: int, items: list[str]) -> None:
-    """usage.db with COUNT events, written directly in batches of 50,000."""
+def make_usage(path: Path, count: int, items: list[str], months: list[str] | None = None) -> None:
+    """COUNT events added to usage.db, written directly in batches of 50,000: spread over the
+    twelve months of 2026, or over MONTHS in order (a history as a box records it)."""
     from server.usage import SCHEMA
 
     conn = sqlite3.connect(path)
     for statement in SCHEMA:
         conn.execute(statement)
-    rng = random.Random(1)
+    rng = random.Random(f"{count} {months}")  # another batch of ids for every call
     types = ["opened", "progress", "finished", "search-empty"]
     done = 0
     while done < count:
         batch = []
         for n in range(done, min(count, done + 50_000)):
             kind = types[n % 4]
-            batch.append((uuid.UUID(int=rng.getrandbits(128)).hex, f"2026-{1 + n % 12:02d}-01T10:00:00.000000Z", kind,
+            month = months[n * len(months) // count] if months else f"2026-{1 + n % 12:02d}"
+            batch.append((uuid.UUID(int=rng.getrandbits(128)).hex, f"{month}-01T10:00:00.000000Z", kind,
                           None if kind == "search-empty" else rng.choice(items),
                           0.25 if kind == "progress" else None, "tg",
                           f"сказка {n % 977}" if kind == "search-empty" else None))
@@ -96,7 +98,7 @@ def main() -> None:
     from server.catalog import Filters
     from server.library import Library
 
-    table = ["Usage export: Sanduq writes usage.csv, usage.jsonl and summary.csv; the reference, "
+    table = ["Usage export: Sanduq writes a CSV and a JSON Lines file a month and summary.csv; the reference, "
              "sqlite3 -csv, writes the same events as one CSV. Two sizes, to show time linear and memory flat.", "",
              "| events | Sanduq time, s | sqlite3 time, s | ratio | Sanduq peak RSS, MB | sqlite3 peak RSS, MB | Sanduq output |",
              "|---|---|---|---|---|---|---|"]
@@ -113,6 +115,27 @@ def main() -> None:
             size = sum(f.stat().st_size for f in (stick / "sanduq" / "exports").rglob("*") if f.is_file())
         table.append(f"| {n:,} | {sanduq[0]:.1f} | {reference[0]:.1f} | {sanduq[0] / reference[0]:.1f}x | "
                      f"{sanduq[1]:.1f} | {reference[1]:.1f} | {size / 2**20:.0f} MB |")
+    table += ["", f"Three years at a box: {count:,} events over 36 months exported onto a stick, then one "
+              "month more and the same stick again (only that month's files, the index and the summary "
+              "are written). The goal: the second under 10% of the first.", "",
+              "| export | time, s | files written | share of the first |", "|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Library(Path(tmp) / "data")
+        install_demo(library)
+        items = [i["id"] for i in library.catalog.items(Filters(), limit=200).items]
+        months = [f"{2024 + m // 12}-{m % 12 + 1:02d}" for m in range(36)]
+        print(f"making three years of {count:,} events", file=sys.stderr)
+        make_usage(library.data_dir / "usage.db", count, items, months)
+        stick = Path(tmp) / "stick"
+        first = measure([sys.executable, "-c", EXPORT, str(library.data_dir), str(stick)])
+        made = sum(1 for _ in (stick / "sanduq" / "exports").rglob("usage-*"))
+        make_usage(library.data_dir / "usage.db", count // 36, items, ["2027-01"])
+        before = {f: f.stat().st_mtime_ns for f in (stick / "sanduq" / "exports").rglob("*") if f.is_file()}
+        second = measure([sys.executable, "-c", EXPORT, str(library.data_dir), str(stick)])
+        after = {f: f.stat().st_mtime_ns for f in (stick / "sanduq" / "exports").rglob("*") if f.is_file()}
+        changed = sum(1 for f, t in after.items() if before.get(f) != t)
+    table += [f"| first: 36 months | {first[0]:.2f} | {made} | 100% |",
+              f"| next: one month more | {second[0]:.2f} | {changed} | {100 * second[0] / first[0]:.1f}% |"]
     text = "\n".join(table) + "\n"
     print(text)
     if not args.quick:

@@ -48,6 +48,8 @@ SCHEMA = ("""CREATE TABLE IF NOT EXISTS events (
               id TEXT PRIMARY KEY, time TEXT NOT NULL, type TEXT NOT NULL,
               item TEXT, value REAL, lang TEXT, text TEXT)""",
           "CREATE TABLE IF NOT EXISTS dropped (reason TEXT PRIMARY KEY, count INTEGER NOT NULL)",
+          # The stick's export goes month by month (usb_updater/export.py): counted and read by this.
+          "CREATE INDEX IF NOT EXISTS events_month ON events(substr(time, 1, 7), type)",
           "INSERT OR IGNORE INTO dropped VALUES ('full', 0), ('refused', 0)")
 
 

@@ -1,10 +1,15 @@
 """Usage out onto the stick: a CSV a spreadsheet opens, JSON Lines of xAPI statements, and
 a per-item summary, in STICK/sanduq/exports/DEVICE_ID/.
 
-Every file holds the box's whole history and is rewritten each time (temporary name, fsync,
-rename), so the newest stick always carries everything, a stick that is lost loses nothing,
-and an event carried twice is counted once downstream by its id. CSVs are UTF-8 with a BOM
-so Excel shows Tajik and Russian correctly. No event holds personal data.
+The events are split by the month they were recorded in (usage-2026-11.csv and .jsonl; events
+whose time is not a date go to usage-undated): an insert writes only the months that changed
+since this stick last took them, newest first, so a box with years of history exports what is
+new in seconds, and a stick too full for all of it carries the newest months and says which
+are left (they follow on the next insert). What the stick holds is kept beside the files
+(months.json: each month's event count and last row); a month whose files are gone or do not
+match is written again. Every file is written whole (temporary name, fsync, rename), and an
+event carried twice is counted once downstream by its id. CSVs are UTF-8 with a BOM so Excel
+shows Tajik and Russian correctly. No event holds personal data.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import csv
 import errno
 import json
 import math
+import re
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -21,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from server import sqlite_files
-from server.fsutil import atomic_file
+from server.fsutil import atomic_file, write_atomically
 from server.library import Library
 from server.usage import SCHEMA
 
@@ -89,8 +95,25 @@ class UsageUnreadable(OSError):
     """The box's usage store could not be read (the stick is not at fault)."""
 
 
+class StickFull(OSError):
+    """The stick filled up: the newest months are on it, MONTHS_LEFT are not (yet)."""
+
+    def __init__(self, months_left: list[str]):
+        super().__init__(errno.ENOSPC, "no space left on the stick")
+        self.months_left = months_left
+
+
+# The month an event was recorded in, as SQLite computes it; server/usage.py indexes it.
+MONTH = "substr(time, 1, 7)"
+MONTH_NAME = re.compile(r"(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])")
+INDEX = "months.json"
+LEGACY = ("usage.csv", "usage.jsonl")  # the whole history in one file, as boxes wrote it before
+
+
 def export_usage(library: Library, stick: Path) -> list[dict]:
-    """Write the usage files onto STICK; return [{"file", "events"}]. OSError if the stick refuses.
+    """Write what changed of the usage onto STICK; return [{"file", "events"}] for each file
+    written (a month left as it was is not listed). OSError if the stick refuses; StickFull
+    when it fills up, after the newest months that fit.
 
     Events stream from usage.db straight into the files, in the order they were recorded
     (never by the box's clock, which jumps), so memory stays flat however long the history.
@@ -98,27 +121,99 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
     folder = Path(stick) / "sanduq" / "exports" / library.device_id
     folder.mkdir(parents=True, exist_ok=True)
     item = _item_lookup(library)
-    count = 0
+    written = []
     try:
-        with _events(library.data_dir / "usage.db") as conn, \
-                atomic_file(folder / "usage.csv", encoding="utf-8-sig") as rows, \
-                atomic_file(folder / "usage.jsonl", encoding="utf-8") as lines:
-            writer = csv.writer(rows)
-            writer.writerow(CSV_COLUMNS)
-            for event in _rows(conn):
-                found = item(event["item"]) if event["item"] else None
-                writer.writerow(safe_row([event["id"], library.device_id, event["time"], event["type"],
-                                          event["item"], _title(found), found["kind"] if found else "",
-                                          event["value"], event["lang"], event["text"]]))
-                lines.write(json.dumps(statement(event, library.device_id, found), ensure_ascii=False) + "\n")
-                count += 1
+        with _events(library.data_dir / "usage.db") as conn:
+            months = _months(conn)
+            held = _held(folder)
+            changed = sorted((label for label, state in months.items()
+                              if not _same(held.get(label), state) or not _whole(folder, label, held[label])),
+                             key=lambda label: (label != "undated", label), reverse=True)
+            for n, label in enumerate(changed):  # newest first: on a full stick, the newest land
+                try:
+                    events = _write_month(conn, folder, label, months[label]["raw"], library.device_id, item)
+                except OSError as e:
+                    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise StickFull(changed[n:]) from e
+                    raise
+                held[label] = dict(months[label], size=_sizes(folder, label))
+                write_atomically(folder / INDEX, json.dumps(_public(held), sort_keys=True).encode())
+                written += [{"file": f"sanduq/exports/{library.device_id}/usage-{label}.{ext}", "events": events}
+                            for ext in ("csv", "jsonl")]
             with atomic_file(folder / "summary.csv", encoding="utf-8-sig") as summary:
                 items = _summary(conn, csv.writer(summary), library.device_id, item)
     except sqlite3.DatabaseError as e:
         # The stick keeps its older, whole files; the server sets a damaged store aside.
         raise UsageUnreadable(errno.EIO, f"the box's usage store could not be read ({e})") from e
-    return [{"file": f"sanduq/exports/{library.device_id}/{name}", "events": n}
-            for name, n in (("usage.csv", count), ("usage.jsonl", count), ("summary.csv", items))]
+    for name in LEGACY:  # now in the monthly files: an old whole-history file would only go stale
+        (folder / name).unlink(missing_ok=True)
+    return written + [{"file": f"sanduq/exports/{library.device_id}/summary.csv", "events": items}]
+
+
+def _months(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Each month's file label -> its event count, last row and the raw month values it holds."""
+    known = ", ".join(f"'{t}'" for t in VERBS)
+    months: dict[str, dict] = {}
+    for raw, count, last in conn.execute(f"SELECT {MONTH}, count(*), max(rowid) FROM events "
+                                         f"WHERE type IN ({known}) GROUP BY 1"):
+        label = _clean(raw) if MONTH_NAME.fullmatch(_clean(raw)) else "undated"
+        state = months.setdefault(label, {"events": 0, "last": 0, "raw": []})
+        state["events"] += count
+        state["last"] = max(state["last"], last)
+        state["raw"].append(raw)
+    return months
+
+
+def _write_month(conn, folder: Path, label: str, raws: list[str], device_id: str, item) -> int:
+    count = 0
+    with atomic_file(folder / f"usage-{label}.csv", encoding="utf-8-sig") as rows, \
+            atomic_file(folder / f"usage-{label}.jsonl", encoding="utf-8") as lines:
+        writer = csv.writer(rows)
+        writer.writerow(CSV_COLUMNS)
+        for event in _rows(conn, raws):
+            found = item(event["item"]) if event["item"] else None
+            writer.writerow(safe_row([event["id"], device_id, event["time"], event["type"],
+                                      event["item"], _title(found), found["kind"] if found else "",
+                                      event["value"], event["lang"], event["text"]]))
+            lines.write(json.dumps(statement(event, device_id, found), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _held(folder: Path) -> dict[str, dict]:
+    """What this stick says it holds (months.json); nothing when it is missing or not ours.
+
+    The stick is not trusted for more than this: a wrong entry only makes the box write that
+    month again, and a file whose size is not the entry's is written again (_whole)."""
+    try:
+        with (folder / INDEX).open("rb") as f:
+            data = json.loads(f.read(1_000_000))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {label: state for label, state in data.items()
+            if (label == "undated" or MONTH_NAME.fullmatch(label)) and isinstance(state, dict)}
+
+
+def _same(held: dict | None, state: dict) -> bool:
+    return bool(held) and held.get("events") == state["events"] and held.get("last") == state["last"]
+
+
+def _public(held: dict) -> dict:
+    return {label: {k: v for k, v in state.items() if k != "raw"} for label, state in held.items()}
+
+
+def _sizes(folder: Path, label: str) -> list[int]:
+    return [(folder / f"usage-{label}.{ext}").stat().st_size for ext in ("csv", "jsonl")]
+
+
+def _whole(folder: Path, label: str, state: dict) -> bool:
+    """Whether the month's files on the stick are the ones the index describes."""
+    try:
+        return _sizes(folder, label) == state.get("size")
+    except OSError:
+        return False
 
 
 def _item_lookup(library: Library):
@@ -157,10 +252,12 @@ def _events(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _rows(conn: sqlite3.Connection) -> Iterator[dict]:
-    """Every event in the order it was recorded, as clean values whatever the row holds."""
+def _rows(conn: sqlite3.Connection, months: list[str]) -> Iterator[dict]:
+    """The events of MONTHS in the order they were recorded, as clean values whatever the row holds."""
     known = ", ".join(f"'{t}'" for t in VERBS)
-    for row in conn.execute(f"SELECT {', '.join(FIELDS)} FROM events WHERE type IN ({known}) ORDER BY rowid"):
+    marks = ", ".join("?" * len(months))
+    for row in conn.execute(f"SELECT {', '.join(FIELDS)} FROM events WHERE type IN ({known}) "
+                            f"AND {MONTH} IN ({marks}) ORDER BY rowid", months):
         event = {name: _clean(value) for name, value in zip(FIELDS, row)}
         event["value"] = row[FIELDS.index("value")] if finite(row[FIELDS.index("value")]) else None
         yield event

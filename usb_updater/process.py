@@ -55,6 +55,7 @@ class Receipt:
     exports: list[dict] = field(default_factory=list)
     export_problem: str | None = None
     export_code: str | None = None
+    usage_months_left: list[str] = field(default_factory=list)  # not on the stick yet: it filled up
     receipt_problem: str | None = None
     box_problem: str | None = None
     problems: list[dict] = field(default_factory=list)  # what the box needs (server/health.py codes)
@@ -82,7 +83,11 @@ class Receipt:
         restored = sum(b.files_copied for b in self.bundles if b.status == "already installed")
         if restored:
             parts.append(f"{restored} damaged or lost file(s) restored")
-        parts.append(f"usage not saved: {self.export_problem}" if self.export_problem else "usage saved on the stick")
+        if self.usage_months_left:
+            parts.append(f"usage saved up to the newest months that fit; still on the box: "
+                         f"{', '.join(sorted(self.usage_months_left))}: {self.export_problem}")
+        else:
+            parts.append(f"usage not saved: {self.export_problem}" if self.export_problem else "usage saved on the stick")
         if self.problems:
             parts.append(f"the box needs attention ({', '.join(p['code'] for p in self.problems)}): see its status page")
         return "; ".join(parts) + "."
@@ -138,6 +143,7 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
         receipt.exports = export.export_usage(library, stick)
     except OSError as e:
         receipt.export_code, receipt.export_problem = _io_problem(e)
+        receipt.usage_months_left = getattr(e, "months_left", [])
     receipt.free_mb_on_box = library.store.free_bytes() // (1024 * 1024)
     receipt.problems = health.problems(library.data_dir)
     receipt.finished = utc_now()

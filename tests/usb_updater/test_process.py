@@ -37,7 +37,7 @@ def test_empty_sanduq_folder_just_collects_usage(box, settings, tmp_path):
     (tmp_path / "empty" / "sanduq").mkdir(parents=True)
     receipt = process_stick(box, tmp_path / "empty", settings)
     assert receipt.bundles == [] and receipt.ok
-    assert (tmp_path / "empty" / "sanduq" / "exports" / box.device_id / "usage.csv").is_file()
+    assert (tmp_path / "empty" / "sanduq" / "exports" / box.device_id / "summary.csv").is_file()
     assert len(list((tmp_path / "empty" / "sanduq" / "receipts").iterdir())) == 1
 
 
@@ -65,12 +65,13 @@ def test_usage_goes_out_once_per_event_with_stable_ids(box, settings, stick):
     log.close()
     process_stick(box, stick, settings)
     folder = stick / "sanduq" / "exports" / box.device_id
-    first = (folder / "usage.csv").read_bytes()
+    (month_csv,) = folder.glob("usage-*.csv")  # this month's (usb_updater/export.py splits by month)
+    first = month_csv.read_bytes()
     assert first.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
     rows = list(csv.DictReader(io.StringIO(first.decode("utf-8-sig"))))
     assert [r["type"] for r in rows] == ["opened", "finished", "search-empty", "saved"]
     assert rows[0]["title"] == "Counting to five" and rows[2]["search_text"] == "динозавр"
-    statements = [json.loads(line) for line in (folder / "usage.jsonl").read_text().splitlines()]
+    statements = [json.loads(line) for line in month_csv.with_suffix(".jsonl").read_text().splitlines()]
     assert [s["verb"]["display"]["en"] for s in statements] == ["launched", "completed", "searched", "downloaded"]
     assert statements[0]["id"].replace("-", "") == rows[0]["event_id"]
     assert statements[0]["actor"]["account"]["name"] == box.device_id  # the box, never a person
@@ -80,8 +81,8 @@ def test_usage_goes_out_once_per_event_with_stable_ids(box, settings, stick):
                         "title_ru": "Счёт до пяти", "title_en": "Counting to five", "kind": "video",
                         "opened": "1", "finished": "1", "last_opened": rows[0]["time"],
                         "saved": "1"}]
-    process_stick(box, stick, settings)  # the same stick again: the same events, the same ids
-    assert (folder / "usage.csv").read_bytes() == first
+    written = process_stick(box, stick, settings).exports  # the same stick again: nothing new to write
+    assert [w["file"].rsplit("/", 1)[1] for w in written] == ["summary.csv"] and month_csv.read_bytes() == first
 
 
 def bundle_dir(stick):

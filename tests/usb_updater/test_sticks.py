@@ -39,7 +39,7 @@ mount_stick {quote(str(image))} $mnt
 {PROCESS} $mnt
 echo "--- files"
 find $mnt -iname '*.json' -path '*receipts*' | wc -l
-find $mnt -iname 'usage.csv' | wc -l
+find $mnt -iname 'summary.csv' | wc -l
 unmount_stick $mnt""")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test-000001: installed" in result.stdout
@@ -65,7 +65,7 @@ unmount_stick $mnt""")
     from usb_updater.status import UsbStatus
 
     # The next insert, writable, saves the usage the first could not.
-    assert "usage.csv" in result.stdout and "already installed" in result.stdout
+    assert "summary.csv" in result.stdout and "already installed" in result.stdout
     assert UsbStatus(tmp_path / "run", box.data_dir, box.device_id).read()["state"] == "done"
 
 
@@ -110,3 +110,37 @@ unmount_stick $mnt""", timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test-000001: installed" in result.stdout.split("--- after the pull")[1]
     assert box.catalog.count() == 7
+
+
+def test_a_stick_too_full_for_all_the_usage_takes_the_newest_months_and_the_rest_next_time(tmp_path, box, keys):
+    """Three months of usage, 4-5 MB each, onto a stick with room for one: the newest goes on,
+    the receipt names the two left, and the next insert with room brings only those."""
+    import sqlite3
+
+    from server.usage import SCHEMA
+
+    need_namespace("ext4")
+    conn = sqlite3.connect(box.data_dir / "usage.db")
+    with conn:
+        for statement in SCHEMA:
+            conn.execute(statement)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (f"{n:032x}", f"2026-{9 + n // 6000:02d}-0{n % 9 + 1}T10:00:00.000000Z", "search-empty", None, None, "tg",
+             f"сказка про зайца и лису {n}") for n in range(18000)])
+    conn.close()
+    image = stick_image(tmp_path, keys, "ext4", size_mb=24)
+    result = run(tmp_path, box, f"""
+mount_stick {quote(str(image))} $mnt
+avail=$(df --output=avail -B1 $mnt | tail -1)
+head -c $((avail - 7 * 1024 * 1024)) /dev/zero > $mnt/filler
+{PROCESS} $mnt || true
+echo "--- first"; ls $mnt/sanduq/exports/*/
+rm $mnt/filler
+{PROCESS} $mnt || true
+echo "--- second"; ls $mnt/sanduq/exports/*/
+unmount_stick $mnt""", timeout=180)
+    first, second = result.stdout.split("--- first")[1].split("--- second")
+    assert "usage-2026-11.csv" in first and "usage-2026-10.csv" not in first, result.stdout + result.stderr
+    assert "still on the box: 2026-09, 2026-10: the stick is full" in result.stdout
+    assert all(f"usage-2026-{m}.jsonl" in second for m in ("09", "10", "11"))
+    assert "test-000001: already installed" in result.stdout
