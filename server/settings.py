@@ -60,6 +60,10 @@ SETTINGS = [
     Setting("idle_timeout", 60.0, "seconds an idle connection is kept open for the phone's next request", float),
     # Usage a phone can send: counted, never trusted.
     Setting("events_per_minute", 120, "usage events one phone may send in a minute; the rest are dropped and counted", int),
+    # Usage as xAPI statements on the stick (usb_updater/xapi.py): the actor's account home page
+    # (an IRL: any LRS checks it), and whether search texts (maybe a child's name) go in them.
+    Setting("xapi_home_page", "http://10.42.0.1/", "the xAPI actor's account home page: a URL naming the system the box's account is on", str),
+    Setting("xapi_search_text", False, "put the words of searches that found nothing into the xAPI statements (they may be personal; the CSV has them)", _bool),
     Setting("usage_max_mb", 256, "largest size of the usage store (usage.db), in MB; beyond it new events are dropped and counted", int),
     # The store's files are checked against their hashes in the background, at low priority.
     Setting("scrub_mb_per_second", 8.0, "how fast the background check of stored files reads, in MB/s (0: never)", float),

@@ -25,7 +25,7 @@ LAYERS = {
         "server.portal", "server.usb_texts", "server.api", "server.pages", "server.games", "server.players", "server.takehome", "server.app",
         "server.http_server", "server.mdns", "server.cli", "server.__main__", "server.__init__",
         "content_mirror.cli", "content_mirror.preview", "content_mirror.__main__", "content_mirror.__init__",
-        "usb_updater.export", "usb_updater.mounts", "usb_updater.leds", "usb_updater.process",
+        "usb_updater.export", "usb_updater.xapi", "usb_updater.mounts", "usb_updater.leds", "usb_updater.process",
         "usb_updater.daemon", "usb_updater.cli", "usb_updater.__main__", "usb_updater.__init__",
         "provisioning.regulatory", "provisioning.wifi", "provisioning.files",
         "provisioning.dnsmasq", "provisioning.hostapd", "provisioning.networkmanager",

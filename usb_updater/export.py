@@ -20,7 +20,6 @@ import json
 import math
 import re
 import sqlite3
-import uuid
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -29,66 +28,15 @@ from typing import Iterator
 from server import sqlite_files
 from server.fsutil import atomic_file, write_atomically
 from server.library import Library
+from server.settings import BY_NAME
 from server.usage import SCHEMA
+from usb_updater.xapi import VERBS, statement
 
-VERBS = {
-    "opened": ("http://adlnet.gov/expapi/verbs/launched", "launched"),
-    "progress": ("http://adlnet.gov/expapi/verbs/progressed", "progressed"),
-    "finished": ("http://adlnet.gov/expapi/verbs/completed", "completed"),
-    "search-empty": ("https://w3id.org/xapi/acrossx/verbs/searched", "searched"),
-    "saved": ("http://id.tincanapi.com/verb/downloaded", "downloaded"),  # taken home on the phone
-}
-ACTIVITY_TYPES = {
-    "video": "https://w3id.org/xapi/video/activity-type/video",
-    "audio": "http://adlnet.gov/expapi/activities/media",
-    "book": "http://id.tincanapi.com/activitytype/book",
-    "document": "http://id.tincanapi.com/activitytype/document",
-    "game": "http://activitystrea.ms/schema/1.0/game",
-    "activity": "http://adlnet.gov/expapi/activities/lesson",
-    "tip": "http://id.tincanapi.com/activitytype/resource",
-    "course": "http://adlnet.gov/expapi/activities/course",
-}
 FIELDS = ("id", "time", "type", "item", "value", "lang", "text")
 FORMULA = ("=", "+", "-", "@", "|", "%", "\t", "\r")  # how a spreadsheet cell starts a formula
 SUMMARY_COLUMNS = ["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened",
                    "saved"]  # last: a column added later goes at the end, where old readers ignore it
 CSV_COLUMNS = ["event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text"]
-
-
-def statement(event: dict, device_id: str, item: dict | None) -> dict:
-    """An event as an xAPI statement; the actor is the box, never a person."""
-    verb_id, verb_name = VERBS[event["type"]]
-    out = {
-        "id": _statement_id(event["id"]),
-        "actor": {"objectType": "Agent", "account": {"homePage": "urn:sanduq:device", "name": device_id}},
-        "verb": {"id": verb_id, "display": {"en": verb_name}},
-        "timestamp": event["time"],
-        "context": {"platform": "Sanduq", "extensions": {"urn:sanduq:device": device_id}},
-    }
-    if event["lang"]:
-        out["context"]["language"] = event["lang"]
-    if event["type"] == "search-empty":
-        out["object"] = {"objectType": "Activity", "id": "urn:sanduq:search",
-                         "definition": {"name": {"en": "library search"}}}
-        out["result"] = {"success": False, "response": event["text"]}
-    else:
-        definition = {"name": item["title"]} if item else {}
-        if item:
-            definition["type"] = ACTIVITY_TYPES[item["kind"]]
-        out["object"] = {"objectType": "Activity", "id": f"urn:sanduq:item:{event['item']}", "definition": definition}
-        if event["type"] == "progress" and event["value"] is not None:
-            out["result"] = {"extensions": {"https://w3id.org/xapi/video/extensions/progress": event["value"]}}
-        if event["type"] == "finished":
-            out["result"] = {"completion": True}
-    return out
-
-
-def _statement_id(event_id: str) -> str:
-    """The event's id as a UUID; an id that is not one (an old or foreign row) is named stably."""
-    try:
-        return str(uuid.UUID(hex=event_id))
-    except ValueError:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:sanduq:event:{event_id}"))
 
 
 class UsageUnreadable(OSError):
@@ -110,8 +58,8 @@ INDEX = "months.json"
 LEGACY = ("usage.csv", "usage.jsonl")  # the whole history in one file, as boxes wrote it before
 
 
-def export_usage(library: Library, stick: Path) -> list[dict]:
-    """Write what changed of the usage onto STICK; return [{"file", "events"}] for each file
+def export_usage(library: Library, stick: Path, settings: dict | None = None) -> list[dict]:
+    """Write what changed of the usage onto STICK (the xAPI settings from SETTINGS); return [{"file", "events"}] for each file
     written (a month left as it was is not listed). OSError if the stick refuses; StickFull
     when it fills up, after the newest months that fit.
 
@@ -121,6 +69,8 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
     folder = Path(stick) / "sanduq" / "exports" / library.device_id
     folder.mkdir(parents=True, exist_ok=True)
     item = _item_lookup(library)
+    settings = settings or {name: BY_NAME[name].default for name in ("xapi_home_page", "xapi_search_text")}
+    xapi = {"home_page": settings["xapi_home_page"], "search_text": settings["xapi_search_text"]}
     written = []
     try:
         with _events(library.data_dir / "usage.db") as conn:
@@ -131,7 +81,7 @@ def export_usage(library: Library, stick: Path) -> list[dict]:
                              key=lambda label: (label != "undated", label), reverse=True)
             for n, label in enumerate(changed):  # newest first: on a full stick, the newest land
                 try:
-                    events = _write_month(conn, folder, label, months[label]["raw"], library.device_id, item)
+                    events = _write_month(conn, folder, label, months[label]["raw"], library.device_id, item, xapi)
                 except OSError as e:
                     if e.errno in (errno.ENOSPC, errno.EDQUOT):
                         raise StickFull(changed[n:]) from e
@@ -164,7 +114,7 @@ def _months(conn: sqlite3.Connection) -> dict[str, dict]:
     return months
 
 
-def _write_month(conn, folder: Path, label: str, raws: list[str], device_id: str, item) -> int:
+def _write_month(conn, folder: Path, label: str, raws: list[str], device_id: str, item, xapi: dict) -> int:
     count = 0
     with atomic_file(folder / f"usage-{label}.csv", encoding="utf-8-sig") as rows, \
             atomic_file(folder / f"usage-{label}.jsonl", encoding="utf-8") as lines:
@@ -175,7 +125,7 @@ def _write_month(conn, folder: Path, label: str, raws: list[str], device_id: str
             writer.writerow(safe_row([event["id"], device_id, event["time"], event["type"],
                                       event["item"], _title(found), found["kind"] if found else "",
                                       event["value"], event["lang"], event["text"]]))
-            lines.write(json.dumps(statement(event, device_id, found), ensure_ascii=False) + "\n")
+            lines.write(json.dumps(statement(event, device_id, found, **xapi), ensure_ascii=False) + "\n")
             count += 1
     return count
 

@@ -140,7 +140,7 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
                 break  # the stick is most likely gone: the next insert resumes
     say("saving-usage")
     try:
-        receipt.exports = export.export_usage(library, stick)
+        receipt.exports = export.export_usage(library, stick, settings)
     except OSError as e:
         receipt.export_code, receipt.export_problem = _io_problem(e)
         receipt.usage_months_left = getattr(e, "months_left", [])

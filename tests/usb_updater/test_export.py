@@ -83,7 +83,7 @@ def test_rows_go_out_in_the_order_they_were_recorded_not_by_the_clock(filled, tm
     rows = exported(filled, tmp_path / "stick", "usage-2026-03.csv")
     assert [r[2] for r in rows[1:]] == [t for t in times if t.startswith("2026-03")]  # 10:00, 08:00, 09:00
     assert [s["timestamp"] for s in exported(filled, tmp_path / "stick", "usage-2026-03.jsonl")] == \
-        [t for t in times if t.startswith("2026-03")]
+        [t.replace(":00Z", ":00.000Z") for t in times if t.startswith("2026-03")]  # xAPI's one way
     assert [r[2] for r in exported(filled, tmp_path / "stick", "usage.csv")[1:]] == sorted(times, key=lambda t: t[:7])
 
 
@@ -95,7 +95,7 @@ def test_a_search_text_cannot_be_a_formula_in_a_spreadsheet(filled, tmp_path, te
     rows = exported(filled, tmp_path / "stick", "usage.csv")
     assert rows[1][9] == "'" + text
     assert rows[2][7] == "0.75"  # a number we wrote stays a number
-    assert exported(filled, tmp_path / "stick", "usage.jsonl")[0]["result"]["response"] == text
+    assert "response" not in exported(filled, tmp_path / "stick", "usage.jsonl")[0]["result"]  # maybe personal
 
 
 def test_summary_cells_cannot_be_formulas_either(filled, tmp_path):
