@@ -66,10 +66,10 @@ def run(command, what, timeout):
 
 real_probe = takehome.probe
 
-def probe(path):  # ffprobe is a tool the floor runs too: a page lasts as long as its narration
-    commands.append(["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-print_format", "json",
-                     "-show_format", "-show_streams", str(path)])
-    return real_probe(path)
+def probe(path, fmt=None):  # ffprobe is a tool the floor runs too: a page lasts as long as its narration
+    commands.append(["ffprobe", "-v", "error", "-protocol_whitelist", "file", *(["-f", fmt] if fmt else []),
+                     "-print_format", "json", "-show_format", "-show_streams", str(path)])
+    return real_probe(path, fmt)
 
 takehome._run, takehome.probe = run, probe
 takehome.add_takehome(read_source(source), source, cache=cache, report=lambda _: None)

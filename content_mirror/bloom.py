@@ -204,6 +204,9 @@ class _Stacked(HTMLParser):
     an end tag closes up to its own element, as a browser forgives a missing one."""
 
     def handle_endtag(self, tag):
+        # A tag never opened here (a void tag written `<br />`, which HTMLParser also ends) closes nothing.
+        if not any(entry[0] == tag for entry in self.stack):
+            return
         while self.stack:
             if self.stack.pop()[0] == tag:
                 break

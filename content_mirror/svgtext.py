@@ -9,7 +9,10 @@ box in the common sans fonts a school's computer prints with.
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import escape
+
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 FONT = "DejaVu Sans, Noto Sans, Arial, sans-serif"  # all have Tajik's ғ ӣ қ ӯ ҳ ҷ
 MONO = "DejaVu Sans Mono, Noto Sans Mono, Consolas, monospace"  # tells 0 from O and l from 1
@@ -65,5 +68,6 @@ def text(x: float, y: float, content: str, size: float, *, bold: bool = False, m
     """One line of text as an SVG element; x is its middle (or start, with anchor="start")."""
     attrs = ' font-weight="bold"' if bold else ""
     attrs += f' font-family="{MONO}"' if mono else ""
+    content = CONTROL.sub("", content)  # XML allows none of them: rsvg would refuse the whole drawing
     return (f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size:.2f}" text-anchor="{anchor}"{attrs}>'
             f"{escape(content)}</text>")

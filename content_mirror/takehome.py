@@ -54,6 +54,7 @@ FPS = 25  # a page lasts its narration to 1/25 s; repeated frames cost x264 next
 READING = (3.0, 0.5)  # a page without narration: 3 s, and half a second a word
 CARD_W, MARGIN = 1080, 72
 INK, PAPER, SOFT = "#3e2723", "#fffdf7", "#8d6e63"
+BOOK_DRAWING = 2  # a book video's own version (VERSION's, for books only): each page's sound made first
 SECONDS_PER_PAGE_LIMIT = 60  # ffmpeg is stopped if a book takes longer than this per page
 
 
@@ -171,7 +172,7 @@ def _book(item: dict, lang: str, files: dict, paths: dict) -> Wanted:
         pages.append((picture, page.get("text", {}).get(lang, ""), voice))
     plan = [(paths[p] if p else None, files[p]["mime"] if p else None, words, [paths[v]] if v else [])
             for p, words, v in pages]
-    key = _key("book", lang, pages)
+    key = _key("book", lang, pages, BOOK_DRAWING)
     return Wanted(item["id"], lang, ".mp4", key, lambda out, scratch: book_video(plan, out, scratch))
 
 
@@ -203,16 +204,23 @@ def _bloom(item: dict, path: Path, sha: str) -> list[Wanted]:
                 plan.append((picture, MIME_TYPES.get(ext), page.words.get(lang, ""), [v for v in voices if v]))
         book_video(plan, out, scratch)
 
-    return [Wanted(item["id"], lang, ".mp4", _key("bloom", lang, sha),
+    return [Wanted(item["id"], lang, ".mp4", _key("bloom", lang, sha, BOOK_DRAWING),
                    lambda out, scratch, lang=lang: draw(lang, out, scratch))
             for lang in item.get("languages", []) if any(page.words.get(lang) for page in pages)]
+
+
+# A recording is read only as the format its name says: ffmpeg otherwise goes by its bytes, and
+# a "recording" that is a playlist would have it read other files into the video.
+AUDIO_FORMATS = {".mp3": "mp3", ".m4a": "mov", ".ogg": "ogg", ".opus": "ogg"}
+PICTURE_BYTES = 1_500_000  # a larger photograph is made frame-sized before it goes into the SVG
 
 
 def page_seconds(words: str, voices: list[Path]) -> float:
     """How long a page is shown: its narration (one recording, or one a sentence), or a
     reading time for its words."""
+    voices = [v for v in voices if v.suffix.lower() in AUDIO_FORMATS]
     if voices:
-        return round(sum(probe(voice).seconds for voice in voices), 3)
+        return round(sum(probe(v, AUDIO_FORMATS[v.suffix.lower()]).seconds for v in voices), 3)
     return READING[0] + READING[1] * len(words.split())
 
 
@@ -236,33 +244,51 @@ def page_svg(picture: Path | None, mime: str | None, words: str) -> str:
 def book_video(plan: list, out: Path, scratch: Path) -> None:
     """The book's pages (picture path, its type, words, narration paths) as one MP4 at OUT.
 
-    The pictures go in as one list (ffmpeg's concat demuxer), so ffmpeg holds one page at a
-    time however long the book; each page's sound is its narration, its recordings one after
-    another, made exactly as long as its picture, or silence."""
+    Each page's sound is made first, alone: its recordings one after another, exactly as long
+    as its picture (or silence). Then the pictures and the sounds go to ffmpeg as two lists
+    (its concat demuxer), so however long the book, ffmpeg holds one page at a time and has two
+    inputs, never one a sentence."""
     ffmpeg = program("ffmpeg", "ffmpeg", "to make a book into a video")
     seconds = [page_seconds(words, voices) for _, _, words, voices in plan]
-    listing = ["ffconcat version 1.0"]
-    for n, (picture, mime, words, _) in enumerate(plan):
+    pictures, sounds = ["ffconcat version 1.0"], ["ffconcat version 1.0"]
+    for n, ((picture, mime, words, voices), length) in enumerate(zip(plan, seconds)):
+        if picture is not None and mime != "image/svg+xml" and picture.stat().st_size > PICTURE_BYTES:
+            picture, mime = _smaller(ffmpeg, picture, scratch / f"small{n}.jpg"), "image/jpeg"
         _rasterise(page_svg(picture, mime, words), scratch, f"page{n}", FRAME_W, FRAME_H)
-        listing += [f"file page{n}.png", f"duration {seconds[n]:.3f}"]
-    listing.append(f"file page{len(plan) - 1}.png")  # the demuxer shows the last entry for no time
-    (scratch / "pages.txt").write_text("\n".join(listing) + "\n", encoding="utf-8")
-    inputs, audio = [*LOCAL_ONLY, "-f", "concat", "-i", str(scratch / "pages.txt")], []
-    for n, ((_, _, _, voices), length) in enumerate(zip(plan, seconds)):
-        if voices:
-            for k, voice in enumerate(voices):
-                inputs += [*LOCAL_ONLY, "-i", str(voice)]
-                audio.append(f"[{inputs.count('-i') - 1}:a]aresample=22050,aformat=channel_layouts=mono[v{n}_{k}]")
-            audio.append("".join(f"[v{n}_{k}]" for k in range(len(voices))) +
-                         f"concat=n={len(voices)}:v=0:a=1,apad,atrim=duration={length:.3f}[a{n}]")
-        else:
-            audio.append(f"anullsrc=r=22050:cl=mono,atrim=duration={length:.3f}[a{n}]")
-    graph = ";".join(audio + ["".join(f"[a{n}]" for n in range(len(plan))) + f"concat=n={len(plan)}:v=0:a=1[a]"])
-    _run([ffmpeg, "-y", "-v", "error", *inputs, "-filter_complex", graph, "-map", "0:v", "-map", "[a]",
+        pictures += [f"file page{n}.png", f"duration {length:.3f}"]
+        _page_sound(ffmpeg, voices, length, scratch / f"sound{n}.wav")
+        sounds.append(f"file sound{n}.wav")
+    pictures.append(f"file page{len(plan) - 1}.png")  # the demuxer shows the last entry for no time
+    (scratch / "pages.txt").write_text("\n".join(pictures) + "\n", encoding="utf-8")
+    (scratch / "sounds.txt").write_text("\n".join(sounds) + "\n", encoding="utf-8")
+    _run([ffmpeg, "-y", "-v", "error", *LOCAL_ONLY, "-f", "concat", "-i", str(scratch / "pages.txt"),
+          *LOCAL_ONLY, "-f", "concat", "-i", str(scratch / "sounds.txt"), "-map", "0:v", "-map", "1:a",
           "-vf", f"fps={FPS},format=yuv420p", "-t", f"{sum(seconds):.3f}",
           "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "26",
           "-c:a", "aac", "-b:a", "40k", "-movflags", "+faststart", str(out)],
          "the book's video", SECONDS_PER_PAGE_LIMIT * len(plan))
+
+
+def _page_sound(ffmpeg: str, voices: list[Path], length: float, out: Path) -> None:
+    """A page's sound as a WAV of exactly LENGTH seconds: its recordings in turn, or silence."""
+    voices = [v for v in voices if v.suffix.lower() in AUDIO_FORMATS]
+    inputs = [arg for v in voices for arg in (*LOCAL_ONLY, "-f", AUDIO_FORMATS[v.suffix.lower()], "-i", str(v))]
+    if voices:
+        graph = "".join(f"[{k}:a]aresample=22050,aformat=channel_layouts=mono[v{k}];" for k in range(len(voices)))
+        graph += "".join(f"[v{k}]" for k in range(len(voices))) + f"concat=n={len(voices)}:v=0:a=1,"
+    else:
+        graph = "anullsrc=r=22050:cl=mono,"
+    graph += f"apad,atrim=duration={length:.3f}[a]"
+    _run([ffmpeg, "-y", "-v", "error", *inputs, "-filter_complex", graph, "-map", "[a]",
+          "-c:a", "pcm_s16le", str(out)], "a page's sound", 60)
+
+
+def _smaller(ffmpeg: str, picture: Path, out: Path) -> Path:
+    """A large photograph made the size of a frame's picture area (an SVG holds its data whole)."""
+    _run([ffmpeg, "-y", "-v", "error", *LOCAL_ONLY, "-i", str(picture), "-frames:v", "1", "-vf",
+          f"scale={2 * (FRAME_W - 32)}:{2 * (FRAME_H - BAND - 16)}:force_original_aspect_ratio=decrease",
+          "-q:v", "3", str(out)], "a page's picture", 60)
+    return out
 
 
 # -- a document as a PDF ------------------------------------------------------------------------

@@ -74,12 +74,15 @@ def index_first(path: Path) -> bool:
     return False
 
 
-def probe(path: Path) -> Probe:
+def probe(path: Path, fmt: str | None = None) -> Probe:
     """What a video or audio file holds, from ffprobe; InvalidSource naming the file if ffmpeg
-    cannot read it. A duration that cannot be a recording's (over 100 hours) reads as 0."""
+    cannot read it. A duration that cannot be a recording's (over 100 hours) reads as 0.
+    FMT names the only format to read it as (ffmpeg otherwise goes by what the bytes say, and
+    a "recording" that is a playlist would have it read other files)."""
+    forced = ["-f", fmt] if fmt else []
     try:
         out = subprocess.run([program("ffprobe", "ffmpeg", "to read videos and audio"), "-v", "error", *LOCAL_ONLY,
-                              "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                              *forced, "-print_format", "json", "-show_format", "-show_streams", str(path)],
                              capture_output=True, timeout=PROBE_SECONDS, check=True)
         data = json.loads(out.stdout.decode("utf-8", "replace"))  # a tag need not be UTF-8
         found = data.get("format") or {}

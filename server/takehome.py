@@ -27,7 +27,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, redirect, render_template, request
 
 from content_mirror.manifest import EXTENSIONS, ITEM_ID
-from server.answers import cacheable
+from server.answers import cacheable, is_a_view
 from server.errors import NotFound
 from server.i18n import LANGUAGES, gettext_, language, pick
 from server.pages import file_for
@@ -63,6 +63,7 @@ def take_home(item: dict, lang: str | None = None) -> dict | None:
 def file_name(item: dict, lang: str | None) -> str:
     """The item's title in LANG, made a file name any phone keeps (no extension)."""
     title = pick(item.get("title") or {}, lang or language())
+    title = "".join(c for c in title if c.isprintable() or c.isspace())  # soft hyphens, zero widths: no name has them
     name = " ".join(UNSAFE_NAME.sub(" ", title).split()).strip(". ")
     return name[:80].rstrip(". ") or item["id"]
 
@@ -94,7 +95,8 @@ def save(item_id: str, lang: str):
     if kept is None:
         raise NotFound(f"{item_id} cannot go home: it needs the box", "cannot-go-home")
     lang = kept.get("lang") or asked or language()  # a file for every language is named in the one asked
-    recorder("saved", item=item_id, lang=lang)(request.environ)
+    if is_a_view(request.environ):  # not a HEAD, not a prefetch: a tap
+        recorder("saved", item=item_id, lang=lang)(request.environ)
     ext = EXTENSIONS[kept["mime"]]
     response = redirect(f"/files/{kept['sha256']}/{quote(file_name(found, lang) + ext)}", 303)
     response.headers["Cache-Control"] = "no-store"
@@ -104,16 +106,20 @@ def save(item_id: str, lang: str):
 @bp.get("/take-home")
 def take_home_list():
     """The phone's take-home list, from the ids site.js puts in ?items= (a page like any other)."""
-    ids = [i for i in request.args.get("items", "").split(",") if ITEM_ID.fullmatch(i)][:MAX_LIST]
+    # Ids of items gone from the library stay on a phone's list: they are skipped, and do not
+    # count against the list's length (the lookups are bounded all the same).
+    ids = list(dict.fromkeys(i for i in request.args.get("items", "").split(",")[:4 * MAX_LIST] if ITEM_ID.fullmatch(i)))
     catalog = state().library.catalog
 
     def build():
         rows = []
-        for item_id in dict.fromkeys(ids):
+        for item_id in ids:
             item = catalog.get(item_id)
             kept = take_home(item) if item else None
             if kept:
                 rows.append((item, kept))
+            if len(rows) == MAX_LIST:
+                break
         total = sum(kept["size"] for _, kept in rows)
         return render_template("takehome.html", rows=rows, total=total, asked=bool(ids))
 

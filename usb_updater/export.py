@@ -80,17 +80,14 @@ def export_usage(library: Library, stick: Path, settings: dict | None = None) ->
                               if not _same(held.get(label), state) or not _whole(folder, label, held[label])),
                              key=lambda label: (label != "undated", label), reverse=True)
             for n, label in enumerate(changed):  # newest first: on a full stick, the newest land
-                try:
+                with _full_stick(changed[n:]):
                     events = _write_month(conn, folder, label, months[label]["raw"], library.device_id, item, xapi)
-                except OSError as e:
-                    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                        raise StickFull(changed[n:]) from e
-                    raise
-                held[label] = dict(months[label], size=_sizes(folder, label))
-                write_atomically(folder / INDEX, json.dumps(_public(held), sort_keys=True).encode())
                 written += [{"file": f"sanduq/exports/{library.device_id}/usage-{label}.{ext}", "events": events}
                             for ext in ("csv", "jsonl")]
-            with atomic_file(folder / "summary.csv", encoding="utf-8-sig") as summary:
+                held[label] = dict(months[label], size=_sizes(folder, label))
+                with _full_stick(changed[n + 1:]):  # this month is on; the index says so, or it is written again
+                    write_atomically(folder / INDEX, json.dumps(_public(held), sort_keys=True).encode())
+            with _full_stick([]), atomic_file(folder / "summary.csv", encoding="utf-8-sig") as summary:
                 items = _summary(conn, csv.writer(summary), library.device_id, item)
     except sqlite3.DatabaseError as e:
         # The stick keeps its older, whole files; the server sets a damaged store aside.
@@ -98,6 +95,17 @@ def export_usage(library: Library, stick: Path, settings: dict | None = None) ->
     for name in LEGACY:  # now in the monthly files: an old whole-history file would only go stale
         (folder / name).unlink(missing_ok=True)
     return written + [{"file": f"sanduq/exports/{library.device_id}/summary.csv", "events": items}]
+
+
+@contextmanager
+def _full_stick(left: list[str]):
+    """A stick that fills up here becomes StickFull, naming the months LEFT for the next insert."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(e, StickFull):
+            raise StickFull(left) from e
+        raise
 
 
 def _months(conn: sqlite3.Connection) -> dict[str, dict]:
@@ -138,7 +146,7 @@ def _held(folder: Path) -> dict[str, dict]:
     try:
         with (folder / INDEX).open("rb") as f:
             data = json.loads(f.read(1_000_000))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested past Python's limit
         return {}
     if not isinstance(data, dict):
         return {}

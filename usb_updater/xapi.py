@@ -103,11 +103,14 @@ def timestamp(recorded: str) -> str | None:
     2026-03-01T10:00:00.123Z; None when it is not a date."""
     try:
         when = datetime.fromisoformat(recorded)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        when = when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # not a date, or one that leaves the years a datetime holds
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    if when.year < 1000:  # not ISO 8601's four digits
+        return None
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
 
 
 def statement_id(event_id: str) -> str:

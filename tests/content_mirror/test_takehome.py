@@ -96,7 +96,7 @@ def test_a_book_becomes_a_video_per_language_each_page_as_long_as_its_narration(
     for (name, rgb), start, length in zip(COLOURS.items(), starts, lengths):
         seen = frame_colour(ru, start + length / 2)
         assert all(abs(a - b) < 30 for a, b in zip(seen, rgb)), f"page {name} shows {seen}"
-    assert probe(videos["tg"]).seconds == pytest.approx(sum(takehome.page_seconds(w, None) for w in
+    assert probe(videos["tg"]).seconds == pytest.approx(sum(takehome.page_seconds(w, []) for w in
                                                             ("Ин сурх аст.", "Ин сабз аст.", "Ин кабуд аст.")), abs=0.1)
 
 
@@ -295,3 +295,64 @@ def test_a_pdf_storybook_brought_in_by_import_pdf_goes_home_as_a_video_too(tmp_p
     frame = rgb(video, 1.0)
     r, g, b = frame[(40 * 854 + 240) * 3:(40 * 854 + 240) * 3 + 3]
     assert r > 200 and g > 190 and b < 190, (r, g, b)
+
+
+def bloom_with(tmp_path, replace: dict[str, bytes]) -> Path:
+    """An authoring folder of the demo's Bloom book with some members of its zip replaced."""
+    import zipfile
+
+    from content_mirror.demo import SOURCE
+
+    folder = tmp_path / "source"
+    (folder / "media").mkdir(parents=True)
+    with zipfile.ZipFile(SOURCE / "media" / "books" / "yard-animals.bloompub") as src, \
+            zipfile.ZipFile(folder / "media" / "yard.bloompub", "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, replace.get(info.filename, src.read(info)))
+    (folder / "items.csv").write_text("id,kind,languages,audiences,title_tg,title_ru,file\n"
+                                      "book-yard,book,tg ru,children,Ҳавлӣ,Двор,media/yard.bloompub\n", encoding="utf-8")
+    return folder
+
+
+def test_a_recording_that_is_really_a_playlist_cannot_pull_other_files_into_the_video(tmp_path):
+    """ffmpeg goes by a file's bytes: an "mp3" that is an HLS playlist naming a file elsewhere on
+    the content team's machine must not be read as one (found in review; each recording is read
+    as the format its name says)."""
+    import zipfile
+
+    from content_mirror.bloom import page_files, story_pages
+    from content_mirror.demo import SOURCE
+
+    need_tool("rsvg-convert")
+    secret = tone(tmp_path / "secret.mp3", 3.0, 1500)
+    with zipfile.ZipFile(SOURCE / "media" / "books" / "yard-animals.bloompub") as z:
+        first = story_pages(z.read(page_files(z.namelist())[0]).decode())[0].sentences["tg"][0]
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n{secret}\n#EXT-X-ENDLIST\n".encode()
+    folder = bloom_with(tmp_path, {f"audio/{first}.mp3": playlist})
+    said = []
+    read = takehome.add_takehome(read_source(folder), folder, report=said.append)
+    assert "tg" not in kept(read, "book-yard")  # not made, and said so
+    assert any(line.startswith("book-yard: no take-home file in tg:") for line in said)
+    assert "ru" in kept(read, "book-yard")  # the other language is not touched
+
+
+def test_a_bloom_page_with_self_closed_tags_keeps_its_words_and_narration():
+    from content_mirror.bloom import story_pages
+
+    page = ('<div class="bloom-page numberedPage"><img src="cat.png" alt="" />'
+            '<div class="bloom-editable" lang="tg"><p><span class="audio-sentence" id="s1">Як.<br />Ду.</span> '
+            '<span class="audio-sentence" id="s2">Се.</span></p></div></div>')
+    (found,) = story_pages(page)
+    assert found.picture == "cat.png" and found.words == {"tg": "Як. Ду. Се."}
+    assert found.sentences == {"tg": ["s1", "s2"]}
+
+
+def test_a_photograph_too_large_for_an_svg_is_made_frame_sized_first(tmp_path):
+    big = tmp_path / "big.jpg"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "nullsrc=s=3600x3000,geq=random(1)*255:128:128",
+                    "-frames:v", "1", "-q:v", "1", str(big)], check=True, capture_output=True)
+    assert big.stat().st_size > 7_500_000  # a data URI of it passes libxml2's 10 MB attribute limit
+    out, scratch = tmp_path / "out.mp4", tmp_path / "scratch"
+    scratch.mkdir()
+    takehome.book_video([(big, "image/jpeg", "Расм.", [])], out, scratch)
+    assert probe(out).video == "h264"

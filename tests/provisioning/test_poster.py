@@ -73,3 +73,9 @@ def test_the_command_writes_once_and_checks_first(capsys, tmp_path):
     assert main(["poster", "--ssid", "Китобхона", "--passphrase", "short", "--out", str(tmp_path / "bad.svg")]) == 2
     assert capsys.readouterr().err.startswith("The passphrase must be")
     assert not (tmp_path / "bad.svg").exists()
+
+
+def test_control_characters_never_reach_the_svg():
+    from content_mirror.svgtext import text
+
+    assert text(0, 0, "Як\x07 ду\x1b", 10).endswith(">Як ду</text>")

@@ -211,6 +211,9 @@ def test_classroom_plays_the_list_full_screen_and_the_teacher_can_change_it(site
         assert cards.count() == 2
         cards.first.click()
         page.wait_for_function("() => document.fullscreenElement && document.fullscreenElement.matches('[data-stage]')")
+        # The stage's frame loads its page after the stage is full screen (a loaded machine showed the gap).
+        page.wait_for_function("() => document.querySelector('[data-stage] iframe').contentWindow.location.pathname"
+                               " === '/item/video-colours'")
         frame = next(f for f in page.frames if "video-colours" in f.url)
         frame.wait_for_function("() => !document.querySelector('video').paused")
         frame.evaluate("() => { const v = document.querySelector('video'); v.currentTime = v.duration - 0.2; }")

@@ -123,6 +123,7 @@ def test_a_long_list_is_cut_at_what_a_phone_could_keep(live):
 
 @pytest.mark.parametrize("title, name", [
     ('Қисса: "Гург/рӯбоҳ"?', "Қисса Гург рӯбоҳ"),
+    ("Сказ\u00adка\u200b", "Сказка"),  # a soft hyphen, a zero width: a name with them is refused
     ("  ...\n\t ", "fallback-id"),
     ("Ҳ" * 200, "Ҳ" * 80),
 ])
@@ -261,3 +262,17 @@ def test_a_save_on_a_phone_reaches_the_field_officers_stick(live, filled, tmp_pa
     assert [(r["type"], r["item"], r["language"]) for r in rows if r["type"] == "saved"] == [("saved", "video-count", "tg")]
     summary = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_text(encoding="utf-8-sig"))))
     assert [(r["item"], r["saved"]) for r in summary] == [("video-count", "1")]
+
+
+def test_a_head_or_a_prefetch_of_the_save_link_is_not_a_save(live, filled):
+    for method, headers in (("HEAD", {}), ("GET", {"Sec-Purpose": "prefetch"})):
+        connection = http.client.HTTPConnection(urlsplit(live.url).netloc, timeout=10)
+        connection.request(method, "/save/video-count/tg", headers=headers)
+        assert connection.getresponse().status == 303
+        connection.close()
+    assert ask(live, "/save/video-count/tg")[0] == 303  # and a tap is
+    assert wait_for(lambda: saved_events(filled), "the tap's event") == [("video-count", "tg")]
+    import time
+
+    time.sleep(0.3)
+    assert saved_events(filled) == [("video-count", "tg")]

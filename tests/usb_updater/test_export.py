@@ -188,6 +188,7 @@ def test_an_insert_writes_only_the_months_that_changed(filled, tmp_path):
     lambda f: (f / "usage-2025-05.jsonl").write_text("{}\n"),            # or changed
     lambda f: (f / "months.json").write_text("[1, 2"),                   # the index junk
     lambda f: (f / "months.json").write_text('{"2025-05": "x", "../x": {}, "2099-99": {}}'),
+    lambda f: (f / "months.json").write_text("[" * 200_000),  # nested past Python's limit
 ])
 def test_a_month_the_stick_lost_or_that_was_changed_is_written_again(filled, tmp_path, spoil):
     store(filled, months_of(24))
@@ -227,3 +228,25 @@ def test_the_box_indexes_its_events_by_month_for_the_export():
             "WHERE type IN ('opened', 'finished') GROUP BY 1"))
         conn.close()
     assert "USING INDEX events_month" in plan or "COVERING INDEX events_month" in plan
+
+
+def test_a_stick_that_fills_up_writing_the_index_still_names_the_months_left(filled, tmp_path, monkeypatch):
+    """ENOSPC at the moment months.json is written, after the newest month. Made by making that
+    one write fail (a real stick filling at exactly that byte cannot be arranged; the full-stick
+    test in test_sticks.py fills a real ext4 image)."""
+    import errno
+
+    from usb_updater import export
+
+    store(filled, months_of(3))
+    real = export.write_atomically
+
+    def full(path, data):
+        if path.name == "months.json":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(export, "write_atomically", full)
+    with pytest.raises(export.StickFull) as stopped:
+        export_usage(filled, tmp_path / "stick")
+    assert stopped.value.months_left == ["2024-02", "2024-01"]

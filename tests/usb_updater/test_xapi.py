@@ -77,6 +77,8 @@ def test_a_search_text_goes_into_xapi_only_when_the_setting_allows():
     ("2026-03-01T15:00:00+05:00", "2026-03-01T10:00:00.000Z"),  # always UTC
     ("2026-03-01", "2026-03-01T00:00:00.000Z"),
     ("yesterday", None), ("", None),
+    ("0001-01-01T00:00:00+01:00", None), ("9999-12-31T23:59:59-01:00", None),  # beyond what a date holds
+    ("0999-06-01T10:00:00Z", None),  # not four digits: an LRS would refuse the batch
 ])
 def test_timestamps_are_written_one_way(recorded, written):
     assert timestamp(recorded) == written
