@@ -115,8 +115,10 @@ def pages(title: str, markdown: str, credit: str = "") -> list[str]:
     for block in found:
         if block.kind == "heading":
             paragraph(block.words, SIZES[block.level], block.indent, bold=True, gap=BODY)
-        elif block.kind == "code":
-            line(block.words, BODY * 0.9, MARGIN + block.indent, mono=True)
+        elif block.kind == "code":  # monospace: cut by characters, so a long line stays on the page
+            per_line = max(int((width - block.indent) / (BODY * 0.9 * 0.61)), 8)
+            for start in range(0, max(len(block.words), 1), per_line):
+                line(block.words[start:start + per_line], BODY * 0.9, MARGIN + block.indent, mono=True)
         else:
             paragraph(block.words, BODY, block.indent, mark=block.mark, gap=BODY * 0.5)
     if credit:

@@ -69,9 +69,9 @@ def markup_fault(data: bytes, container: str) -> str | None:
     text = data.decode("latin-1").lower()  # every ASCII byte kept as it is, whatever the encoding
     if SCRIPT.search(text):
         return "holds a script, which Sanduq refuses; save it without scripts"
-    if ENTITY.search(text):
-        return ("declares an XML entity that could hide a script or read other files, which Sanduq refuses; "
-                "save it as plain SVG")
+    if ENTITY.search(text) or "xinclude" in text:  # XInclude: librsvg reads the files it names
+        return ("declares an XML entity or inclusion that could hide a script or read other files, which Sanduq "
+                "refuses; save it as plain SVG")
     for match in REFERENCE.finditer(text):
         value = re.sub(r"[\s\x00-\x1f]+", "", html.unescape(match[2]))
         if value.startswith(("javascript:", "vbscript:")):

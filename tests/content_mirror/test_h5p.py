@@ -267,6 +267,8 @@ def test_svg_that_runs_script_or_fetches_is_refused(tmp_path, body, words):
                            + SVG.format("&s;"), ["declares an XML entity"]),
     ("content/shapes.svg", '<!DOCTYPE svg [<!ENTITY s SYSTEM "file:///etc/passwd">]>' + SVG.format("&s;"),
      ["declares an XML entity"]),
+    ("content/shapes.svg", SVG.format('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd" '
+                                      'parse="text"/>'), ["or inclusion"]),  # librsvg would read the file
     ("content/shapes.svg", SVG.format("<script>alert(1)</script>").encode("utf-16"), ["not saved as UTF-8"]),
     ("H5P.Sanduq-1.0/font.svg", SVG.format('<glyph onmouseover="alert(1)"/>'), ["H5P.Sanduq-1.0/font.svg",
                                                                                  "holds a script"]),

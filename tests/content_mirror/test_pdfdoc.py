@@ -59,3 +59,10 @@ def test_the_documents_own_title_is_not_printed_twice_and_markup_stays_text():
     svg = pdfdoc.pages("План урока", MARKDOWN)[0]
     assert svg.count(">План урока<") == 1
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg and "<script" not in svg
+
+
+def test_a_long_line_of_code_is_cut_to_stay_on_the_page():
+    svg = pdfdoc.pages("Код", "```\n" + "x" * 400 + "\n```\n")[0]
+    lines = re.findall(r'font-family="[^"]*Mono[^"]*">(x+)</text>', svg)
+    assert "".join(lines) == "x" * 400 and len(lines) > 1
+    assert all(len(one) * pdfdoc.BODY * 0.9 * 0.61 <= pdfdoc.PAGE_W - 2 * pdfdoc.MARGIN for one in lines)
