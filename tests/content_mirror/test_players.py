@@ -74,3 +74,11 @@ def test_the_players_code_parses_as_es2017_which_chrome_60_runs(tmp_path):
     done = subprocess.run([node, "--expose-internals", "-e", PARSE_AS_ES2017, *scripts],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_players_the_build_fetches_are_the_ones_a_box_runs():
+    """Named twice on purpose, once per layer (server/gamezip.py cannot import the build's
+    module): a player added to one and not the other is refused by every box, so they must agree."""
+    from server.gamezip import PLAYERS as RUNS
+
+    assert sorted(p.package for p in players.PLAYERS.values()) == sorted(RUNS)
