@@ -55,7 +55,7 @@ def make_usage(path: Path, count: int, items: list[str], months: list[str] | Non
                           0.25 if kind == "progress" else None, "tg",
                           f"сказка {n % 977}" if kind == "search-empty" else None))
         with conn:
-            conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+            conn.executemany("INSERT INTO events (id, time, type, item, value, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
         done += len(batch)
     conn.close()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -26,10 +27,11 @@ from content_mirror import minisign
 from content_mirror.authoring import read_source
 from content_mirror.manifest import digest, validate
 from server.errors import InvalidSource, Refused, SanduqError
-from server.fsutil import CHUNK, atomic_file, sha256_file, sha256_of, write_atomically
+from server.fsutil import CHUNK, atomic_file, sha256_file, sha256_of, utc_now, write_atomically
 
 FAT32_LIMIT = 4 * 1024**3 - 1  # largest file a FAT32 stick holds
 MAX_MANIFEST = 32 * 1024 * 1024
+BUILT = re.compile(r"\bbuilt:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\b")  # in the trusted comment
 
 
 def bundles_folder(stick: Path) -> Path:
@@ -65,18 +67,25 @@ def _read_small(path: Path, limit: int, what: str, code: str = "damaged") -> byt
 
 def read_bundle(folder: Path, keys: list[minisign.PublicKey]) -> dict:
     """The checked manifest of the bundle in FOLDER; Refused (with the reason) otherwise."""
+    return read_signed(folder, keys)[0]
+
+
+def read_signed(folder: Path, keys: list[minisign.PublicKey]) -> tuple[dict, str | None]:
+    """read_bundle's manifest, and when the bundle was built (UTC, from the signed trusted
+    comment: a box whose clock reads earlier knows its clock is behind; server/clock.py)."""
     signature = _read_small(folder / "manifest.json.minisig", minisign.MAX_SIGNATURE_FILE,
                             "signature (manifest.json.minisig)", code="untrusted")
     data = _read_small(folder / "manifest.json", MAX_MANIFEST, "manifest.json")
     if not keys:
         raise Refused("this box has no trusted keys to check it with", "no-keys")
-    minisign.verify(data, signature.decode("utf-8", "replace"), keys)
+    _, comment = minisign.verify(data, signature.decode("utf-8", "replace"), keys)
+    built = BUILT.search(comment)
     try:
         manifest = json.loads(data)
     except (ValueError, RecursionError):
         raise Refused("its manifest is not valid JSON", "damaged") from None
     try:
-        return validate(manifest)
+        return validate(manifest), built and built[1]
     except InvalidSource as e:
         raise Refused(f"its {e.message}", "invalid") from None
 
@@ -181,7 +190,8 @@ def build(source: Path, stick: Path, secret_key: Path, *, sequence: int | None =
     data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
     write_atomically(folder / "manifest.json", data)
     write_atomically(folder / "manifest.json.minisig", minisign.sign(
-        data, key, trusted_comment=f"sanduq channel:{manifest['channel']} sequence:{manifest['sequence']}").encode())
+        data, key, trusted_comment=f"sanduq channel:{manifest['channel']} sequence:{manifest['sequence']} "
+                                   f"built:{utc_now()}").encode())
     return result
 
 

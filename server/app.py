@@ -19,6 +19,7 @@ from server.portal import Portal
 from server.library import Library
 from server.scrub import Scrubber
 from server.state import State, state
+from server.clock import Clock
 from server.usage import UsageLog
 from usb_updater.status import UsbStatus
 
@@ -41,7 +42,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, library: Library | No
     app.json.ensure_ascii = False  # Cyrillic as UTF-8: a third of the bytes of \\u escapes
     app.json.sort_keys = False
     usage = UsageLog(library.data_dir / "usage.db", settings["usage_flush_seconds"],
-                     events_per_minute=settings["events_per_minute"], max_mb=settings["usage_max_mb"])
+                     events_per_minute=settings["events_per_minute"], max_mb=settings["usage_max_mb"],
+                     clock=Clock(library.data_dir, settings["clock_synced_flag"]))
     scrubber = Scrubber(library.store, mb_per_second=settings["scrub_mb_per_second"],
                         every_hours=settings["scrub_every_hours"])
     app.extensions["sanduq"] = State(settings, library, usage, scrubber)

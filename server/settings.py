@@ -60,6 +60,9 @@ SETTINGS = [
     Setting("idle_timeout", 60.0, "seconds an idle connection is kept open for the phone's next request", float),
     # Usage a phone can send: counted, never trusted.
     Setting("events_per_minute", 120, "usage events one phone may send in a minute; the rest are dropped and counted", int),
+    # The usage's clock (server/clock.py): the file systemd-timesyncd makes once it has set the
+    # clock from a time server ("" when the box has no such service).
+    Setting("clock_synced_flag", "/run/systemd/timesync/synchronized", "the file that exists once the clock has been set from a time server", str),
     # Usage as xAPI statements on the stick (usb_updater/xapi.py): the actor's account home page
     # (an IRL: any LRS checks it), and whether search texts (maybe a child's name) go in them.
     Setting("xapi_home_page", "http://10.42.0.1/", "the xAPI actor's account home page: a URL naming the system the box's account is on", str),

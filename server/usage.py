@@ -44,9 +44,12 @@ SET_ASIDE = "set-aside"
 # Why events were dropped, counted in usage.db: "full" (usage_max_mb reached, or the card is
 # full), "refused" (over a phone's budget, invalid, or lost to a flood or a failed write).
 REASONS = ("full", "refused")
+# clock: how far the box's clock could be trusted when the event was recorded, and boot: in
+# which boot (server/clock.py); a store made before they existed gains them when it opens.
+COLUMNS = "id, time, type, item, value, lang, text, clock, boot"
 SCHEMA = ("""CREATE TABLE IF NOT EXISTS events (
               id TEXT PRIMARY KEY, time TEXT NOT NULL, type TEXT NOT NULL,
-              item TEXT, value REAL, lang TEXT, text TEXT)""",
+              item TEXT, value REAL, lang TEXT, text TEXT, clock TEXT, boot TEXT)""",
           "CREATE TABLE IF NOT EXISTS dropped (reason TEXT PRIMARY KEY, count INTEGER NOT NULL)",
           # The stick's export goes month by month (usb_updater/export.py): counted and read by this.
           "CREATE INDEX IF NOT EXISTS events_month ON events(substr(time, 1, 7), type)",
@@ -119,8 +122,10 @@ class UsageLog:
     """Append-only event log in PATH, written by a background thread every FLUSH seconds."""
 
     def __init__(self, path: Path, flush_seconds: float = 1.0, *, events_per_minute: int = 120,
-                 max_mb: int = 256):
+                 max_mb: int = 256, clock=None):
         self.path = Path(path)
+        # CLOCK (server/clock.py): the state each event records, with the boot it is recorded in.
+        self._clock = (lambda: (clock.state(), clock.boot)) if clock else (lambda: (None, None))
         self.flush_seconds = flush_seconds
         self.max_bytes = max_mb * 1024 * 1024
         self._budget = Budget(events_per_minute)
@@ -156,7 +161,7 @@ class UsageLog:
                 self.drop("refused")
                 return False
         event = (uuid.uuid4().hex, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                 type, item, value, lang, text)
+                 type, item, value, lang, text, *self._clock())
         try:
             self._queue.put_nowait(event)
         except queue.Full:
@@ -195,7 +200,7 @@ class UsageLog:
             conn = self._connect()
             try:
                 with conn:
-                    conn.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+                    conn.executemany(f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
                     _add_dropped(conn, dropped)
             finally:
                 conn.close()
@@ -258,6 +263,10 @@ def _open(path: Path) -> sqlite3.Connection:
         with conn:
             for statement in SCHEMA:
                 conn.execute(statement)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+            for column in ("clock", "boot"):
+                if column not in have:
+                    conn.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
     except sqlite3.Error:
         conn.close()
         raise
@@ -318,8 +327,8 @@ def salvage(damaged: Path, path: Path) -> int:
             while rows := old.execute("SELECT rowid, id, time, type, item, value, lang, text FROM events "
                                       "WHERE rowid > ? ORDER BY rowid LIMIT 1000", [last]).fetchall():
                 with new:
-                    new.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                    [row[1:] for row in rows])
+                    new.executemany("INSERT OR IGNORE INTO events (id, time, type, item, value, lang, text) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?)", [row[1:] for row in rows])
                 copied, last = copied + len(rows), rows[-1][0]
         finally:
             old.close()

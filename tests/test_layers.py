@@ -15,7 +15,7 @@ LAYERS = {
     0: ["server.errors", "server.settings", "server.fsutil", "server.sqlite_files",
         "content_mirror.manifest", "content_mirror.svgtext", "usb_updater.status"],
     1: ["server.search", "server.catalog", "server.store", "server.gamezip", "server.manifests",
-        "server.library", "server.i18n", "server.names", "server.usage", "server.scrub", "server.importer",
+        "server.library", "server.i18n", "server.names", "server.usage", "server.clock", "server.scrub", "server.importer",
         "server.health"],
     2: ["content_mirror.minisign", "content_mirror.authoring", "content_mirror.bundle", "content_mirror.demo",
         "content_mirror.video", "content_mirror.pdfbook", "content_mirror.players", "content_mirror.bloom",

@@ -32,11 +32,13 @@ from server.settings import BY_NAME
 from server.usage import SCHEMA
 from usb_updater.xapi import VERBS, statement
 
-FIELDS = ("id", "time", "type", "item", "value", "lang", "text")
+FIELDS = ("id", "time", "type", "item", "value", "lang", "text", "clock")
 FORMULA = ("=", "+", "-", "@", "|", "%", "\t", "\r")  # how a spreadsheet cell starts a formula
 SUMMARY_COLUMNS = ["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened",
                    "saved"]  # last: a column added later goes at the end, where old readers ignore it
-CSV_COLUMNS = ["event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text"]
+# clock (server/clock.py): synced, unconfirmed or behind; empty for events older than the column.
+CSV_COLUMNS = ["event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text",
+               "clock"]
 
 
 class UsageUnreadable(OSError):
@@ -132,7 +134,7 @@ def _write_month(conn, folder: Path, label: str, raws: list[str], device_id: str
             found = item(event["item"]) if event["item"] else None
             writer.writerow(safe_row([event["id"], device_id, event["time"], event["type"],
                                       event["item"], _title(found), found["kind"] if found else "",
-                                      event["value"], event["lang"], event["text"]]))
+                                      event["value"], event["lang"], event["text"], event["clock"]]))
             lines.write(json.dumps(statement(event, device_id, found, **xapi), ensure_ascii=False) + "\n")
             count += 1
     return count
@@ -214,7 +216,9 @@ def _rows(conn: sqlite3.Connection, months: list[str]) -> Iterator[dict]:
     """The events of MONTHS in the order they were recorded, as clean values whatever the row holds."""
     known = ", ".join(f"'{t}'" for t in VERBS)
     marks = ", ".join("?" * len(months))
-    for row in conn.execute(f"SELECT {', '.join(FIELDS)} FROM events WHERE type IN ({known}) "
+    have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    fields = ", ".join(name if name in have else f"NULL AS {name}" for name in FIELDS)  # a store not yet migrated
+    for row in conn.execute(f"SELECT {fields} FROM events WHERE type IN ({known}) "
                             f"AND {MONTH} IN ({marks}) ORDER BY rowid", months):
         event = {name: _clean(value) for name, value in zip(FIELDS, row)}
         event["value"] = row[FIELDS.index("value")] if finite(row[FIELDS.index("value")]) else None

@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from content_mirror.bundle import bundle_dirs, open_payload, read_bundle
+from content_mirror.bundle import bundle_dirs, open_payload, read_signed
 from content_mirror.minisign import trusted_keys
 from server import health
+from server.clock import Clock
 from server.errors import SanduqError
 from server.fsutil import utc_now, write_atomically
 from server.importer import install
@@ -56,6 +57,7 @@ class Receipt:
     export_problem: str | None = None
     export_code: str | None = None
     usage_months_left: list[str] = field(default_factory=list)  # not on the stick yet: it filled up
+    clock: dict = field(default_factory=dict)  # the box's clock: its state, the newest bundle's build time
     receipt_problem: str | None = None
     box_problem: str | None = None
     problems: list[dict] = field(default_factory=list)  # what the box needs (server/health.py codes)
@@ -112,10 +114,12 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     status = UsbStatus.of(library, settings)
     say = _status_writer(status, stick, progress)
     say("checking")
-    ready = []
+    ready, newest = [], None
     for folder in bundle_dirs(stick):
         try:
-            ready.append((read_bundle(folder, keys), folder))
+            manifest, built = read_signed(folder, keys)
+            ready.append((manifest, folder))
+            newest = max(filter(None, (newest, built)), default=None)
         except SanduqError as e:
             receipt.bundles.append(BundleReport(folder.name, "refused", reason=e.message, code=e.code,
                                                 values=e.values))
@@ -138,6 +142,9 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
             report.code, report.reason = _install_io_problem(e)
             if e.errno not in BOX_SIDE:
                 break  # the stick is most likely gone: the next insert resumes
+    # A signed bundle's build time has passed: a clock that reads earlier is behind, and the
+    # events of this boot say so before they go onto the stick (server/clock.py).
+    receipt.clock = Clock(library.data_dir, settings["clock_synced_flag"]).learn(newest, library.data_dir / "usage.db")
     say("saving-usage")
     try:
         receipt.exports = export.export_usage(library, stick, settings)

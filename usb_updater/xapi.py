@@ -48,6 +48,7 @@ VIDEO = "https://w3id.org/xapi/video"
 LENGTH, SESSION = f"{VIDEO}/extensions/length", f"{VIDEO}/extensions/session-id"
 PROGRESS, TIME = f"{VIDEO}/extensions/progress", f"{VIDEO}/extensions/time"
 DEVICE = "urn:sanduq:device"  # the context extension naming the box
+CLOCK = "urn:sanduq:clock"  # and the one saying whether its clock was synced, unconfirmed or behind
 
 
 def statement(event: dict, device_id: str, item: dict | None, *, home_page: str,
@@ -57,6 +58,8 @@ def statement(event: dict, device_id: str, item: dict | None, *, home_page: str,
     out = {"id": statement_id(event["id"]),
            "actor": {"objectType": "Agent", "account": {"homePage": home_page, "name": device_id}}}
     context: dict = {"platform": "Sanduq", "extensions": {DEVICE: device_id}}
+    if event.get("clock"):  # how far the box's clock could be trusted (server/clock.py)
+        context["extensions"][CLOCK] = event["clock"]
     if event["lang"]:
         context["language"] = event["lang"]
     if event["type"] == "search-empty":

@@ -110,3 +110,18 @@ def test_progress_bar_on_a_terminal_and_silence_in_a_pipe(monkeypatch):
     lines = screen.getvalue()
     assert "\rCopying [###############               ]  50% 50/100 MB" in lines
     assert lines.endswith("100% 100/100 MB\n")
+
+
+def test_a_bundle_says_when_it_was_built_in_its_signed_comment(tmp_path):
+    """A box whose clock reads earlier than this knows its clock is behind (server/clock.py)."""
+    import time
+
+    from content_mirror.bundle import read_signed
+    from server.clock import parse
+
+    minisign.keygen(tmp_path / "keys")
+    result = bundle.build(write_source(tmp_path / "source"), tmp_path / "stick", tmp_path / "keys" / "sanduq.key")
+    manifest, built = read_signed(result.folder, [minisign.read_public_key(tmp_path / "keys" / "sanduq.pub")])
+    assert manifest["sequence"] == 1 and abs(parse(built) - time.time()) < 120
+    comment = (result.folder / "manifest.json.minisig").read_text().splitlines()[2]
+    assert comment == f"trusted comment: sanduq channel:test sequence:1 built:{built}"  # signed with the manifest

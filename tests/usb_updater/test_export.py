@@ -17,7 +17,7 @@ def store(library, rows):
     with conn:
         for statement in SCHEMA:
             conn.execute(statement)
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO events (id, time, type, item, value, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     conn.close()
 
 
@@ -156,7 +156,7 @@ def months_of(n: int, first=(2024, 1)) -> list[tuple]:
 def add(library, rows):
     conn = sqlite3.connect(library.data_dir / "usage.db")
     with conn:
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO events (id, time, type, item, value, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     conn.close()
 
 
@@ -250,3 +250,25 @@ def test_a_stick_that_fills_up_writing_the_index_still_names_the_months_left(fil
     with pytest.raises(export.StickFull) as stopped:
         export_usage(filled, tmp_path / "stick")
     assert stopped.value.months_left == ["2024-02", "2024-01"]
+
+
+def test_each_event_carries_its_clock_and_a_store_from_before_the_column_still_exports(filled, tmp_path):
+    conn = sqlite3.connect(filled.data_dir / "usage.db")
+    conn.execute("CREATE TABLE events (id TEXT PRIMARY KEY, time TEXT NOT NULL, type TEXT NOT NULL, "
+                 "item TEXT, value REAL, lang TEXT, text TEXT)")  # as boxes made it before
+    with conn:
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", [event(1), event(2)])
+    conn.close()
+    export_usage(filled, tmp_path / "old")
+    assert [r[10] for r in exported(filled, tmp_path / "old", "usage.csv")] == ["clock", "", ""]
+    conn = sqlite3.connect(filled.data_dir / "usage.db")
+    with conn:
+        conn.execute("ALTER TABLE events ADD COLUMN clock TEXT")
+        conn.execute("ALTER TABLE events ADD COLUMN boot TEXT")
+        conn.execute("UPDATE events SET clock = 'behind' WHERE rowid = 2")
+    conn.close()
+    export_usage(filled, tmp_path / "new")
+    assert [r[10] for r in exported(filled, tmp_path / "new", "usage.csv")] == ["clock", "", "behind"]
+    statements = exported(filled, tmp_path / "new", "usage.jsonl")
+    assert "urn:sanduq:clock" not in statements[0]["context"]["extensions"]
+    assert statements[1]["context"]["extensions"]["urn:sanduq:clock"] == "behind"

@@ -49,6 +49,9 @@ def test_import_export_receipt_then_reinsert_is_a_no_op(box, settings, stick):
         assert hashlib.sha256(box.store.path(sha).read_bytes()).hexdigest() == sha
     saved = json.loads(next((stick / "sanduq" / "receipts").iterdir()).read_text())
     assert saved["device_id"] == box.device_id and saved["bundles"][0]["status"] == "installed"
+    # The receipt says how far the box's clock could be trusted, against the bundle's signed build time.
+    assert saved["clock"]["state"] in ("unconfirmed", "synced") and saved["clock"]["built"].endswith("Z")
+    assert json.loads((box.data_dir / "clock.json").read_text()) == {"floor": saved["clock"]["built"]}
     assert UsbStatus.of(box, settings).read()["state"] == "done"
     again = process_stick(box, stick, settings)
     assert [b.status for b in again.bundles] == ["already installed"] and again.ok

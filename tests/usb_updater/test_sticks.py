@@ -125,7 +125,7 @@ def test_a_stick_too_full_for_all_the_usage_takes_the_newest_months_and_the_rest
     with conn:
         for statement in SCHEMA:
             conn.execute(statement)
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        conn.executemany("INSERT INTO events (id, time, type, item, value, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)", [
             (f"{n:032x}", f"2026-{9 + n // 6000:02d}-0{n % 9 + 1}T10:00:00.000000Z", "search-empty", None, None, "tg",
              f"сказка про зайца и лису {n}") for n in range(18000)])
     conn.close()

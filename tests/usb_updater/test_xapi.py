@@ -94,7 +94,7 @@ def test_an_export_is_the_same_bytes_twice_and_every_line_valid(filled, tmp_path
     with conn:
         for s in SCHEMA:
             conn.execute(s)
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        conn.executemany("INSERT INTO events (id, time, type, item, value, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)", [
             (f"{n:032x}", f"2026-03-0{n % 9 + 1}T10:00:00.{n:06d}Z", t, i, v, "tg", x)
             for n, (t, i, v, x) in enumerate([("opened", "video-count", None, None), ("progress", "video-count", 0.25, None),
                                               ("finished", "video-count", None, None), ("opened", "book-cat", None, None),
