@@ -231,9 +231,10 @@ box_files() {
     install -d -m 0755 "$root$opt" "$root$opt/libexec" "$root$opt/libexec/usb-path"
     put systemd/sanduq-mount "$opt/libexec/sanduq-mount" 0755
     put systemd/sanduq-umount "$opt/libexec/usb-path/umount" 0755
+    put systemd/sanduq-clock "$opt/libexec/sanduq-clock" 0755
     local unit
     for unit in sanduq-server.service sanduq-usb.service sanduq-mount@.service \
-                sanduq-unmount.path sanduq-unmount.service; do
+                sanduq-unmount.path sanduq-unmount.service sanduq-clock.path sanduq-clock.service; do
         put "systemd/$unit" "/etc/systemd/system/$unit" 0644
     done
     put systemd/99-sanduq-usb.rules /etc/udev/rules.d/99-sanduq-usb.rules 0644
@@ -328,8 +329,8 @@ box_start() {
     act systemd-tmpfiles --create /etc/tmpfiles.d/sanduq.conf
     act systemctl daemon-reload
     act udevadm control --reload
-    act systemctl enable sanduq-server.service sanduq-usb.service sanduq-unmount.path
-    act systemctl restart sanduq-unmount.path sanduq-server.service sanduq-usb.service
+    act systemctl enable sanduq-server.service sanduq-usb.service sanduq-unmount.path sanduq-clock.path
+    act systemctl restart sanduq-unmount.path sanduq-clock.path sanduq-server.service sanduq-usb.service
     [ -z "$root" ] || return 0
     say "Waiting for the library to answer ..."
     local i

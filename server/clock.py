@@ -11,8 +11,8 @@ usage event records the clock's state when it was recorded, and the boot it was 
 
 When a stick brings a bundle built later than the clock reads, every event of this boot that
 was not synced is marked `behind` (their times are early by an unknown amount), and the
-receipt says so. Setting the clock forward needs a privilege the box's services do not have
-yet; that is the next step (see the README).
+receipt says so; the USB daemon then asks root's sanduq-clock to set the clock forward to
+the build time (usb_updater/process.py, systemd/sanduq-clock: forward only).
 """
 
 from __future__ import annotations

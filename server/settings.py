@@ -63,6 +63,7 @@ SETTINGS = [
     # The usage's clock (server/clock.py): the file systemd-timesyncd makes once it has set the
     # clock from a time server ("" when the box has no such service).
     Setting("clock_synced_flag", "/run/systemd/timesync/synchronized", "the file that exists once the clock has been set from a time server", str),
+    Setting("clock_request", "/run/sanduq/clock/forward", "where the USB daemon asks root's sanduq-clock to set the clock forward to a signed bundle's build time (empty: never)", str),
     # Usage as xAPI statements on the stick (usb_updater/xapi.py): the actor's account home page
     # (an IRL: any LRS checks it), and whether search texts (maybe a child's name) go in them.
     Setting("xapi_home_page", "http://10.42.0.1/", "the xAPI actor's account home page: a URL naming the system the box's account is on", str),

@@ -59,6 +59,7 @@ def test_staging_lays_out_the_whole_box(tmp_path, key):
     assert (root / "etc/tmpfiles.d/sanduq.conf").is_file()
     assert os.access(root / "opt/sanduq/libexec/sanduq-mount", os.X_OK)
     assert os.access(root / "opt/sanduq/libexec/usb-path/umount", os.X_OK)
+    assert os.access(root / "opt/sanduq/libexec/sanduq-clock", os.X_OK)
     assert (root / "var/lib/sanduq").stat().st_mode & 0o777 == 0o750
     assert (root / "var/lib/sanduq/trusted-keys/ministry.pub").read_bytes() == key.read_bytes()
     # What would have changed the running system is written down, in order.
@@ -71,8 +72,8 @@ def test_staging_lays_out_the_whole_box(tmp_path, key):
     assert plan[-4:] == [
         "systemctl daemon-reload",
         "udevadm control --reload",
-        "systemctl enable sanduq-server.service sanduq-usb.service sanduq-unmount.path",
-        "systemctl restart sanduq-unmount.path sanduq-server.service sanduq-usb.service",
+        "systemctl enable sanduq-server.service sanduq-usb.service sanduq-unmount.path sanduq-clock.path",
+        "systemctl restart sanduq-unmount.path sanduq-clock.path sanduq-server.service sanduq-usb.service",
     ]
 
 

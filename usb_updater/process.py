@@ -10,6 +10,7 @@ resumes where the copy stopped.
 from __future__ import annotations
 
 import errno
+import logging
 import json
 import os
 import stat
@@ -30,6 +31,8 @@ from usb_updater import export
 from usb_updater.status import UsbStatus
 
 Progress = Callable[[int, int], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -145,6 +148,8 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     # A signed bundle's build time has passed: a clock that reads earlier is behind, and the
     # events of this boot say so before they go onto the stick (server/clock.py).
     receipt.clock = Clock(library.data_dir, settings["clock_synced_flag"]).learn(newest, library.data_dir / "usage.db")
+    if receipt.clock["state"] == "behind" and settings["clock_request"]:
+        receipt.clock["asked_forward"] = _ask_clock_forward(Path(settings["clock_request"]), receipt.clock["built"])
     say("saving-usage")
     try:
         receipt.exports = export.export_usage(library, stick, settings)
@@ -159,6 +164,19 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     status.write(state="done" if receipt.ok and not receipt.export_problem else "failed",
                  stick=str(stick), message=receipt.sentence(), receipt=asdict(receipt))
     return receipt
+
+
+def _ask_clock_forward(request: Path, built: str) -> bool:
+    """Ask root's sanduq-clock (systemd/sanduq-clock.path) to set the clock forward to BUILT:
+    this service may not set it. False where the box has no such service or it cannot be asked."""
+    if not request.parent.is_dir():  # made by the box's tmpfiles.d for its sanduq-clock; never made here
+        return False
+    try:
+        write_atomically(request, built.encode())
+        return True
+    except OSError as e:
+        log.info("could not ask for the clock to be set forward (%s)", e)
+        return False
 
 
 def _write_receipt(library: Library, status: UsbStatus, stick: Path, receipt: Receipt) -> None:

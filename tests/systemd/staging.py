@@ -20,7 +20,7 @@ from tests.helpers import need_tool
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "install.sh"
 UNITS = ("sanduq-server.service", "sanduq-usb.service", "sanduq-mount@.service",
-         "sanduq-unmount.path", "sanduq-unmount.service")
+         "sanduq-unmount.path", "sanduq-unmount.service", "sanduq-clock.path", "sanduq-clock.service")
 # What must never run while staging: each is replaced by a stub that records its call.
 FORBIDDEN = ("apt-get", "apt", "dpkg", "useradd", "adduser", "chown", "systemctl", "udevadm",
              "systemd-tmpfiles", "nmcli", "pip", "pip3", "mount", "umount")

@@ -54,7 +54,7 @@ def test_the_verify_check_fails_on_a_broken_unit(tree, change, complaint):
     assert complaint in messages
 
 
-@pytest.mark.parametrize("unit", ["sanduq-server.service", "sanduq-usb.service"])
+@pytest.mark.parametrize("unit", ["sanduq-server.service", "sanduq-usb.service", "sanduq-clock.service"])
 def test_security_rates_the_services_ok(tree, unit):
     score = security_score(tree, unit)
     assert score <= 3.0, f"{unit} is rated {score}, above 3.0 ('OK')"

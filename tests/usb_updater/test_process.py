@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import subprocess
 import sys
 
@@ -252,3 +253,31 @@ def test_the_receipt_tells_what_the_box_needs_and_what_a_stick_restored(box, set
     assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
     saved = json.loads(max((stick / "sanduq" / "receipts").iterdir()).read_text())
     assert saved["problems"] == [] and health.problems(box.data_dir) == []  # restored: nothing to tell
+
+
+def test_a_bundle_built_after_the_clocks_time_marks_the_usage_and_asks_for_the_clock_forward(box, settings, stick,
+                                                                                             keys, tmp_path):
+    """The box's clock is behind (a Pi restarted at the time it last saved): the bundle's signed
+    build time is later than it reads. This boot's events are marked, the receipt says so, and
+    root's sanduq-clock is asked (through a file: the daemon may not set the clock itself)."""
+    from content_mirror import minisign
+    from server.clock import Clock
+    from server.usage import UsageLog
+
+    log = UsageLog(box.data_dir / "usage.db", flush_seconds=0.01, clock=Clock(box.data_dir, ""))
+    log.record("opened", item="video-count", lang="tg")
+    log.close()
+    folder = bundle_dir(stick)  # the same manifest, signed as built a day from now
+    data = (folder / "manifest.json").read_bytes()
+    built = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86_400))
+    (folder / "manifest.json.minisig").write_text(minisign.sign(
+        data, minisign.read_secret_key(keys / "sanduq.key"), trusted_comment=f"sanduq channel:test sequence:1 built:{built}"))
+    (tmp_path / "clock").mkdir()
+    receipt = process_stick(box, stick, dict(settings, clock_request=str(tmp_path / "clock" / "forward")))
+    assert receipt.clock == {"state": "behind", "built": built, "marked": 1, "asked_forward": True}
+    assert (tmp_path / "clock" / "forward").read_text() == built
+    (month,) = (stick / "sanduq" / "exports" / box.device_id).glob("usage-*.csv")
+    assert month.read_text(encoding="utf-8-sig").splitlines()[1].endswith(",behind")
+    # Where the box has no sanduq-clock (its folder is missing), nothing is made: the receipt says so.
+    again = process_stick(box, stick, dict(settings, clock_request=str(tmp_path / "none" / "forward")))
+    assert again.clock["asked_forward"] is False and not (tmp_path / "none").exists()
