@@ -308,3 +308,20 @@ def test_status_page_names_how_many_months_of_usage_wait_when_the_stick_was_full
     assert "На флешке самые новые данные; ещё 2 более ранних месяца ждут на устройстве:" in ru
     tg = live.get("/status?lang=tg")[2].decode()
     assert "боз 2 моҳи пештара дар дастгоҳ мунтазиранд" in tg
+
+
+def test_status_page_says_when_the_boxs_clock_was_behind_and_set_forward(live, filled):
+    import time
+
+    from usb_updater.status import UsbStatus
+
+    status = UsbStatus.of(filled, live.app.extensions["sanduq"].settings)
+    status.keep_receipt("sanduq-1-20261203T110000Z.json", {
+        "device_id": "sanduq-1", "stick": "/run/sanduq/sticks/sda1", "started": "2026-12-03T11:00:00Z",
+        "finished": "2026-12-03T11:01:00Z", "exports": [], "export_problem": None, "free_mb_on_box": 12000,
+        "bundles": [], "clock": {"state": "behind", "built": "2026-12-04T08:00:00Z", "marked": 3,
+                                 "asked_forward": True}})
+    status.write(state="done", message="the updates on the stick were already installed")
+    time.sleep(0.6)  # the status is looked at twice a second
+    assert "Часы устройства отставали" in live.get("/status?lang=ru")[2].decode()
+    assert "Соати дастгоҳ ақиб монда буд" in live.get("/status?lang=tg")[2].decode()
