@@ -141,7 +141,8 @@ def _forget_older(cache: Path, wanted: Wanted) -> None:
 
 def _run(command: list[str], what: str, timeout: float) -> None:
     try:
-        subprocess.run(command, capture_output=True, check=True, timeout=timeout)
+        # stdin closed: ffmpeg otherwise reads keys from a terminal, and a build in one could stall
+        subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=True, timeout=timeout)
     except subprocess.CalledProcessError as e:
         tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
         raise SanduqError(f"Could not make {what}: {tail[0][:300]}") from None

@@ -121,6 +121,26 @@ def test_a_long_list_is_cut_at_what_a_phone_could_keep(live):
     assert MAX_LIST < 100
 
 
+def test_a_list_longer_than_a_phone_keeps_shows_its_first_sixty(tmp_path, serve):
+    """The cut itself, on a library of 70 videos (the test above has too few items to reach it)."""
+    from content_mirror.authoring import read_source
+    from server.importer import install
+    from server.library import Library
+    from server.takehome import MAX_LIST
+    from tests.helpers import write_source
+
+    rows = "".join(f"v-{n:02d},video,tg,children,Видео {n},media/count.mp4\n" for n in range(70))
+    source = write_source(tmp_path / "source", items="id,kind,languages,audiences,title_tg,file\n" + rows,
+                          pages="book,page,picture\n", courses="course,module,title_tg,lessons\n")
+    library = Library(tmp_path / "box")
+    read = read_source(source)
+    install(library, read.manifest, read.open)
+    ids = [f"v-{n:02d}" for n in range(70)]
+    _, _, body = serve(library).get("/take-home?items=no-such," + ",".join(ids) + "&lang=tg")
+    saved = re.findall(r'href="/save/(v-\d\d)/tg"', body.decode())
+    assert saved == ids[:MAX_LIST]  # an id gone from the library does not take a place
+
+
 @pytest.mark.parametrize("title, name", [
     ('Қисса: "Гург/рӯбоҳ"?', "Қисса Гург рӯбоҳ"),
     ("Сказ\u00adка\u200b", "Сказка"),  # a soft hyphen, a zero width: a name with them is refused
