@@ -245,7 +245,7 @@ class Preview:
         source = read_source(self.source, hashed=self._hashes)
         # The take-home files the last build made (never made here: drawing is slow); an edited
         # item shows none until the next build.
-        source = add_takehome(source, self.source, make=False, report=lambda _: None)
+        source = add_takehome(source, self.source, make=False, report=lambda _: None, hashed=self._hashes)
         if self._stopping:
             raise _Stopped
         folder = self.folder / f"build-{number}"

@@ -72,12 +72,13 @@ class Wanted:
 
 
 def add_takehome(source: Source, folder: Path, *, make: bool = True, cache: Path | None = None,
-                 report=print) -> Source:
+                 report=print, hashed: dict | None = None) -> Source:
     """SOURCE with each book's, activity's and tip's take-home file per language (role takehome).
 
     MAKE: draw what the cache (FOLDER's own, or CACHE) lacks; otherwise leave those items without.
     A file that cannot be made (a narration ffmpeg cannot read) is reported and left out: the
-    item itself still ships."""
+    item itself still ships. HASHED: (path, size, modified) -> SHA-256 kept by a caller that
+    reads the folder again and again (the preview, as read_source's)."""
     manifest = json.loads(json.dumps(source.manifest))  # the caller's stays as read
     paths, cache = dict(source.paths), Path(cache) if cache else Path(folder) / CACHE
     for item in manifest["items"]:
@@ -93,8 +94,12 @@ def add_takehome(source: Source, folder: Path, *, make: bool = True, cache: Path
                     continue
                 report(f"{item['id']}: take-home {wanted.ext[1:].upper()} in {wanted.lang} made")
                 _forget_older(cache, wanted)
-            sha = sha256_file(path)
-            manifest["files"][sha] = {"size": path.stat().st_size, "mime": MIMES[wanted.ext]}
+            found = path.stat()
+            key = (path, found.st_size, found.st_mtime_ns)
+            sha = hashed[key] if hashed is not None and key in hashed else sha256_file(path)
+            if hashed is not None:
+                hashed[key] = sha
+            manifest["files"][sha] = {"size": found.st_size, "mime": MIMES[wanted.ext]}
             paths[sha] = path
             item.setdefault("files", []).append({"role": "takehome", "lang": wanted.lang, "sha256": sha})
     return replace(source, manifest=manifest, paths=paths)

@@ -356,3 +356,17 @@ def test_a_photograph_too_large_for_an_svg_is_made_frame_sized_first(tmp_path):
     scratch.mkdir()
     takehome.book_video([(big, "image/jpeg", "Расм.", [])], out, scratch)
     assert probe(out).video == "h264"
+
+
+def test_a_caller_that_reads_again_and_again_has_each_file_hashed_once(source, monkeypatch):
+    """The preview rebuilds at every save: the take-home files it takes are hashed once, as
+    read_source hashes the folder's own files once."""
+    takehome.add_takehome(read_source(source), source, report=lambda _: None)
+    hashed, calls = {}, []
+    real = takehome.sha256_file
+    monkeypatch.setattr(takehome, "sha256_file", lambda path: calls.append(path) or real(path))
+    first = takehome.add_takehome(read_source(source), source, make=False, report=lambda _: None, hashed=hashed)
+    count = len(calls)
+    second = takehome.add_takehome(read_source(source), source, make=False, report=lambda _: None, hashed=hashed)
+    assert count == 6 and len(calls) == count  # six files, hashed the first time only
+    assert first.manifest["files"] == second.manifest["files"]
