@@ -385,11 +385,12 @@ case "${1:-}" in
         # ffmpeg, with which `sanduq-mirror build` makes videos fit for phones and books into
         # take-home videos (rsvg-convert draws their pages and the take-home cards); tesseract
         # with its Tajik and Russian data, which reads the cards back; Andika, which Bloom books
-        # are written in; Node, whose own parser checks the players' code is ES2017.
+        # are written in; Node, whose own parser checks the players' code is ES2017; PostgreSQL,
+        # a throwaway cluster of which receives sanduq-report's push.
         apt_install chromium minisign e2fsprogs dosfstools mtools fusefat fuse3 exfatprogs exfat-fuse \
             util-linux mount hostapd dnsmasq-base iproute2 busybox bind9-dnsutils librsvg2-bin zbar-tools \
             python3-gi gir1.2-nm-1.0 systemd udev shellcheck unicode-data fonts-noto-color-emoji poppler-utils ffmpeg \
-            fonts-sil-andika nodejs tesseract-ocr tesseract-ocr-tgk tesseract-ocr-rus
+            fonts-sil-andika nodejs tesseract-ocr tesseract-ocr-tgk tesseract-ocr-rus postgresql
         make_venv "[test]"
         say "Installed into $venv"
         ;;

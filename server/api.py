@@ -17,7 +17,7 @@ from server.i18n import language, pick
 from server.names import AGES
 from server.request_args import filters, int_arg
 from server.state import recorder, state
-from server.usage import invalid
+from server.usage import SERVER_ONLY, invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_QUERY = 200
@@ -75,8 +75,8 @@ def search():
     page = state().library.catalog.search(query, filters(), limit=limit)
     lang = language()
     on_hit = None
-    if not page.items and query.strip() and request.args.get("suggest") != "1":
-        on_hit = recorder("search-empty", text=query.strip(), lang=lang)
+    if query.strip() and request.args.get("suggest") != "1":  # suggestions while typing are not searches
+        on_hit = recorder("searched", lang=lang) if page.items else recorder("search-empty", text=query.strip(), lang=lang)
     return _answer({"query": query, "items": [public_item(i, lang) for i in page.items]}, on_hit)
 
 
@@ -116,6 +116,8 @@ def _fault(event: object, lang: str) -> str | None:
     """Why an event from a phone cannot be kept, in one sentence; None when it can."""
     if not isinstance(event, dict) or not set(event) <= {"type", "item", "value"}:
         return 'Each event is {"type", "item", "value"} and nothing else.'
+    if event.get("type") in SERVER_ONLY:
+        return "Searches are counted by the library itself."
     fault = invalid(event.get("type"), event.get("item"), event.get("value"), lang)
     if fault is None and event.get("item") is not None and state().library.catalog.get(event["item"]) is None:
         fault = f"There is no item {event['item']!r} in this library."

@@ -224,13 +224,14 @@ def search():
 
     catalog = state().library.catalog
     results = catalog.search(query, Filters(), limit=48).items if query else []
-    empty = recorder("search-empty", text=query, lang=language()) if query and not results else None
+    counted = (recorder("searched", lang=language()) if results else
+               recorder("search-empty", text=query, lang=language())) if query else None
 
     def build():
         instead = [] if results else catalog.items(Filters(audience="children", kind="video"), limit=6).items
         return render_template("search.html", query=query, results=results, instead=instead)
 
-    return _cached_page(build, on_hit=empty)
+    return _cached_page(build, on_hit=counted)
 
 
 @bp.get("/classroom")

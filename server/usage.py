@@ -32,7 +32,11 @@ from server import sqlite_files
 log = logging.getLogger(__name__)
 
 # "saved": the item's file was saved onto the phone to take home (server/takehome.py).
-TYPES = ("opened", "progress", "finished", "search-empty", "saved")
+# "searched": a search that found something (its words are not kept: only a search that found
+# nothing keeps them, for the content team). Searches are counted by the server, never from a
+# phone's POST (SERVER_ONLY), so a page cannot inflate them.
+TYPES = ("opened", "progress", "finished", "search-empty", "saved", "searched")
+SERVER_ONLY = ("search-empty", "searched")
 ABOUT_AN_ITEM = ("opened", "progress", "finished", "saved")
 MAX_TEXT = 200
 MAX_PENDING = 10_000  # beyond this, under a flood, events are dropped rather than memory grown

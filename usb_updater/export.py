@@ -7,7 +7,7 @@ since this stick last took them, newest first, so a box with years of history ex
 new in seconds, and a stick too full for all of it carries the newest months and says which
 are left (they follow on the next insert). What the stick holds is kept beside the files
 (months.json: each month's event count and last row); a month whose files are gone or do not
-match is written again. Every file is written whole (temporary name, fsync, rename), and an
+match is written again. box.json names the box (device id, school, version) for sanduq-report. Every file is written whole (temporary name, fsync, rename), and an
 event carried twice is counted once downstream by its id. CSVs are UTF-8 with a BOM so Excel
 shows Tajik and Russian correctly. No event holds personal data.
 """
@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from server import sqlite_files
+from server import __version__, sqlite_files
 from server.fsutil import atomic_file, write_atomically
 from server.library import Library
 from server.settings import BY_NAME
@@ -57,6 +57,7 @@ class StickFull(OSError):
 MONTH = "substr(time, 1, 7)"
 MONTH_NAME = re.compile(r"(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])")
 INDEX = "months.json"
+BOX = "box.json"
 LEGACY = ("usage.csv", "usage.jsonl")  # the whole history in one file, as boxes wrote it before
 
 
@@ -71,7 +72,7 @@ def export_usage(library: Library, stick: Path, settings: dict | None = None) ->
     folder = Path(stick) / "sanduq" / "exports" / library.device_id
     folder.mkdir(parents=True, exist_ok=True)
     item = _item_lookup(library)
-    settings = settings or {name: BY_NAME[name].default for name in ("xapi_home_page", "xapi_search_text")}
+    settings = settings or {name: BY_NAME[name].default for name in ("xapi_home_page", "xapi_search_text", "school_name")}
     xapi = {"home_page": settings["xapi_home_page"], "search_text": settings["xapi_search_text"]}
     written = []
     try:
@@ -91,6 +92,9 @@ def export_usage(library: Library, stick: Path, settings: dict | None = None) ->
                     write_atomically(folder / INDEX, json.dumps(_public(held), sort_keys=True).encode())
             with _full_stick([]), atomic_file(folder / "summary.csv", encoding="utf-8-sig") as summary:
                 items = _summary(conn, csv.writer(summary), library.device_id, item)
+            with _full_stick([]):  # how sanduq-report names the box (else by its id)
+                write_atomically(folder / BOX, json.dumps({"device_id": library.device_id, "school": settings["school_name"],
+                                                           "version": __version__}, ensure_ascii=False).encode())
     except sqlite3.DatabaseError as e:
         # The stick keeps its older, whole files; the server sets a damaged store aside.
         raise UsageUnreadable(errno.EIO, f"the box's usage store could not be read ({e})") from e

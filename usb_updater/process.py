@@ -21,7 +21,7 @@ from typing import Callable
 
 from content_mirror.bundle import bundle_dirs, open_payload, read_signed
 from content_mirror.minisign import trusted_keys
-from server import health
+from server import __version__, health
 from server.clock import Clock
 from server.errors import SanduqError
 from server.fsutil import utc_now, write_atomically
@@ -65,6 +65,8 @@ class Receipt:
     box_problem: str | None = None
     problems: list[dict] = field(default_factory=list)  # what the box needs (server/health.py codes)
     free_mb_on_box: int = 0
+    school: str = ""  # the setting school_name: how sanduq-report names the box
+    version: str = ""
 
     @property
     def ok(self) -> bool:
@@ -111,7 +113,7 @@ def process_stick(library: Library, stick: Path, settings: dict, progress: Progr
     stick = Path(stick)
     if not is_sanduq_stick(stick):
         return None
-    receipt = Receipt(library.device_id, str(stick), utc_now())
+    receipt = Receipt(library.device_id, str(stick), utc_now(), school=settings["school_name"], version=__version__)
     keys = trusted_keys(Path(settings["trusted_keys_dir"] or library.data_dir / "trusted-keys"))
     reserve = settings["disk_reserve_mb"] * 1024 * 1024
     status = UsbStatus.of(library, settings)

@@ -16,6 +16,8 @@ What any learning record store accepts, and the same bytes every time an event i
   video's progress at quarters, which the profile has no verb for, so those stay ADL's
   `progressed`, shaped with the same category, length, progress and time. The box keeps no
   sessions (nothing links one viewing's events), so `session-id` is null;
+- a search is acrossx's `searched` on the library's search, `result.success` saying whether it
+  found something (a search that did keeps no words at all);
 - a search text may hold something personal (a child's name typed into the search), so it stays
   out of the statements unless the setting `xapi_search_text` allows it (it is in the CSV,
   which stays with the programme).
@@ -32,6 +34,7 @@ VERBS = {
     "finished": ("http://adlnet.gov/expapi/verbs/completed", "completed"),
     "search-empty": ("https://w3id.org/xapi/acrossx/verbs/searched", "searched"),
     "saved": ("http://id.tincanapi.com/verb/downloaded", "downloaded"),  # taken home on the phone
+    "searched": ("https://w3id.org/xapi/acrossx/verbs/searched", "searched"),  # and found something
 }
 INITIALIZED = ("http://adlnet.gov/expapi/verbs/initialized", "initialized")  # a video opened
 ACTIVITY_TYPES = {
@@ -62,11 +65,11 @@ def statement(event: dict, device_id: str, item: dict | None, *, home_page: str,
         context["extensions"][CLOCK] = event["clock"]
     if event["lang"]:
         context["language"] = event["lang"]
-    if event["type"] == "search-empty":
+    if event["type"] in ("search-empty", "searched"):
         out["object"] = {"objectType": "Activity", "id": "urn:sanduq:search",
                          "definition": {"name": {"en": "library search"}}}
-        out["result"] = {"success": False}
-        if search_text:
+        out["result"] = {"success": event["type"] == "searched"}
+        if search_text and event["type"] == "search-empty":
             out["result"]["response"] = event["text"]
     else:
         out["object"] = {"objectType": "Activity", "id": f"urn:sanduq:item:{event['item']}"}

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow  # each script builds its own library or store and
     "export",
     "kolibri",
     "pdfbook",
+    "report",
     "scrub",
     "takehome",
     "video",

@@ -119,13 +119,15 @@ def test_malformed_requests_get_a_clear_4xx(live, path, status):
         assert json.loads(body)["error"]
 
 
-def test_search_with_no_result_is_recorded_without_identity(live, filled):
+def test_searches_are_recorded_without_identity_and_only_a_vain_one_keeps_its_words(live, filled):
     status, body = live.json("/api/search?q=" + urllib.parse.quote("динозавр"))
     assert status == 200 and body["items"] == []
     live.json("/api/search?q=dinosaur&suggest=1")  # typing: not recorded
-    events = _wait_for_events(filled, 1)
-    assert [(e["type"], e["text"]) for e in events] == [("search-empty", "динозавр")]
-    assert len(events[0]["id"]) == 32
+    status, body = live.json("/api/search?q=" + urllib.parse.quote("Гурбача"))
+    assert status == 200 and body["items"]
+    events = _wait_for_events(filled, 2)
+    assert sorted((e["type"], e["text"]) for e in events) == [("search-empty", "динозавр"), ("searched", None)]
+    assert all(len(e["id"]) == 32 for e in events)
 
 
 def test_events_are_recorded_in_batches(live, filled):
@@ -152,6 +154,7 @@ def test_events_are_recorded_in_batches(live, filled):
     b'{"events": [{"type": "progress", "item": "tip-sleep", "value": 10000000}]}',
     b'{"events": [{"type": "progress", "item": "video-count", "value": NaN}]}',
     b'{"events": [{"type": "search-empty", "text": "=HYPERLINK()"}]}',
+    b'{"events": [{"type": "searched"}]}',  # searches are counted by the server, never from a page
     b'{"events": [{"type": "finished", "item": "tip-sleep", "device": "my-phone"}]}',
     json.dumps({"events": [{"type": "opened"}] * 101}).encode(),
     b"x" * 100_000,

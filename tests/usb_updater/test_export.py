@@ -209,7 +209,7 @@ def test_the_old_whole_history_files_give_way_to_the_months(filled, tmp_path):
     (folder / "usage.jsonl").write_text("")
     store(filled, months_of(2))
     export_usage(filled, tmp_path / "stick")
-    assert sorted(p.name for p in folder.iterdir()) == ["months.json", "summary.csv", "usage-2024-01.csv",
+    assert sorted(p.name for p in folder.iterdir()) == ["box.json", "months.json", "summary.csv", "usage-2024-01.csv",
                                                         "usage-2024-01.jsonl", "usage-2024-02.csv", "usage-2024-02.jsonl"]
 
 
@@ -272,3 +272,12 @@ def test_each_event_carries_its_clock_and_a_store_from_before_the_column_still_e
     statements = exported(filled, tmp_path / "new", "usage.jsonl")
     assert "urn:sanduq:clock" not in statements[0]["context"]["extensions"]
     assert statements[1]["context"]["extensions"]["urn:sanduq:clock"] == "behind"
+
+
+def test_the_export_names_the_box_for_the_office_report(filled, tmp_path):
+    from server import settings as settings_table
+
+    settings = settings_table.load({"data_dir": str(filled.data_dir), "school_name": "Мактаби №5, Хуҷанд"}, env={})
+    export_usage(filled, tmp_path / "stick", settings)
+    box = json.loads((tmp_path / "stick" / "sanduq" / "exports" / filled.device_id / "box.json").read_text("utf-8"))
+    assert box["device_id"] == filled.device_id and box["school"] == "Мактаби №5, Хуҷанд" and box["version"]

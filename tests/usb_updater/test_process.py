@@ -50,6 +50,7 @@ def test_import_export_receipt_then_reinsert_is_a_no_op(box, settings, stick):
         assert hashlib.sha256(box.store.path(sha).read_bytes()).hexdigest() == sha
     saved = json.loads(next((stick / "sanduq" / "receipts").iterdir()).read_text())
     assert saved["device_id"] == box.device_id and saved["bundles"][0]["status"] == "installed"
+    assert saved["school"] == settings["school_name"]  # how sanduq-report names the box
     # The receipt says how far the box's clock could be trusted, against the bundle's signed build time.
     assert saved["clock"]["state"] in ("unconfirmed", "synced") and saved["clock"]["built"].endswith("Z")
     assert json.loads((box.data_dir / "clock.json").read_text()) == {"floor": saved["clock"]["built"]}

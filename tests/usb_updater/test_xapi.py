@@ -34,6 +34,7 @@ CASES = [
     (event("saved", item="book-cat"), BOOK, None),
     (event("opened", item="gone"), None, None),  # an item no longer in the catalog
     (event("search-empty", item=None, text="Мадина"), None, None),
+    (event("searched", item=None), None, None),
     (event("opened", time="17"), VIDEO, "VideoInitialized"),  # no date recorded: no timestamp
 ]
 

@@ -1,0 +1,238 @@
+"""sanduq-report add: real boxes' exports into a real DuckDB file, every event once, every bad
+row refused with its reason, the same stick twice changing nothing."""
+
+import csv
+import json
+
+import duckdb
+import pytest
+
+from content_mirror.report import sticks, store
+from content_mirror.report.cli import main
+from usb_updater.export import CSV_COLUMNS
+
+
+def add(db, *places):
+    found = sticks.Found()
+    for place in places:
+        here = sticks.find(place)
+        for name in ("usage", "summaries", "boxes", "receipts", "problems"):
+            getattr(found, name).extend(getattr(here, name))
+    conn = store.connect(db)
+    try:
+        return store.add(conn, found)
+    finally:
+        conn.close()
+
+
+def dump(db) -> dict:
+    """Every table's rows, sorted: what "changes nothing" compares."""
+    conn = duckdb.connect(str(db), read_only=True)
+    tables = [r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+    out = {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
+    conn.close()
+    return out
+
+
+def events(db, where="true") -> list[tuple]:
+    conn = duckdb.connect(str(db), read_only=True)
+    rows = conn.execute(f"SELECT replace(CAST(event_id AS VARCHAR), '-', ''), device, type, item, value, language, "
+                        f"search_text, clock FROM events WHERE {where} ORDER BY event_id").fetchall()
+    conn.close()
+    return rows
+
+
+def test_the_report_reads_every_column_a_box_writes():
+    assert store.COLUMNS == tuple(CSV_COLUMNS)
+
+
+def test_two_boxes_on_two_sticks_count_each_event_once_and_a_stick_added_twice_changes_nothing(make_box, tmp_path):
+    khujand, osh = make_box("Мактаби №5, Хуҷанд"), make_box("Детский сад №3, Ош")
+    ids = khujand.record(("2026-10-05T09:00:00.000000Z", "opened", "video-count", None, "tg"),
+                         ("2026-11-02T09:00:00.000000Z", "opened", "book-cat", None, "tg"))
+    khujand.export(tmp_path / "stick-a")
+    # The box goes on recording; the next stick carries November again, with one event more.
+    ids += khujand.record(("2026-11-20T09:00:00.000000Z", "finished", "book-cat", None, "tg"))
+    khujand.export(tmp_path / "stick-b")
+    ids += osh.record(("2026-11-03T10:00:00.000000Z", "saved", "video-count", None, "ru"))
+    osh.export(tmp_path / "stick-b")
+    db = tmp_path / "r.duckdb"
+
+    first = add(db, tmp_path / "stick-a")
+    assert (first.events, first.duplicates, first.conflicts, first.refused, first.problems) == (2, 0, 0, 0, [])
+    second = add(db, tmp_path / "stick-b")
+    # October is the same file on both sticks (skipped by its hash); November's new file
+    # carries the event already counted once more.
+    assert (second.events, second.duplicates, second.conflicts) == (2, 1, 0)
+    assert sorted(e[0] for e in events(db)) == sorted(ids)
+    before = dump(db)
+    again = add(db, tmp_path / "stick-a", tmp_path / "stick-b")
+    assert (again.files, again.events, again.duplicates) == (0, 0, 0)
+    assert again.known > 0
+    assert dump(db) == before
+    conn = duckdb.connect(str(db), read_only=True)
+    assert dict(conn.execute("SELECT device, school FROM boxes").fetchall()) == {
+        khujand.device: "Мактаби №5, Хуҷанд", osh.device: "Детский сад №3, Ош"}
+    conn.close()
+
+
+def write_usage(path, rows, heading=CSV_COLUMNS):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(heading)
+        out.writerows(rows)
+
+
+def row(n, device="sanduq-0000aaaa", type="opened", item="book-cat", value="", text="", clock="synced",
+        time="2026-11-02T09:00:00.000000Z"):
+    return [f"{n:032x}", device, time, type, item, "Cat", "book", value, "tg", text, clock]
+
+
+def test_every_bad_row_is_refused_with_its_reason_and_the_good_ones_kept(tmp_path):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-11.csv", [
+        row(1),
+        row(2, type="search-empty", item="", text="'=HYPERLINK(\"http://x\")"),  # the box's formula guard, undone
+        ["not-an-id"] + row(3)[1:],
+        row(4, device="sanduq-0000bbbb"),  # another box's row in this box's folder
+        row(5, type="teleported"),
+        row(6, time="yesterday"),
+        row(7, type="progress", value="NaN"),
+        row(8, type="progress", value="7"),
+        row(9, clock="fast"),
+        row(10, type="search-empty", item="", text="x" * 201),
+    ])
+    with (folder / "usage-2026-11.csv").open("a", encoding="utf-8", newline="") as f:
+        f.write(f'{11:032x},sanduq-0000aaaa,"2026-11-02T09:00:00.000000Z,opened\r\n')  # a quote never closed
+    db = tmp_path / "r.duckdb"
+    added = add(db, tmp_path / "stick")
+    kept = events(db)
+    assert [e[0][-1] for e in kept] == ["1", "2"]
+    assert kept[1][6] == '=HYPERLINK("http://x")'
+    conn = duckdb.connect(str(db), read_only=True)
+    reasons = dict(conn.execute("SELECT reason, sum(rows) FROM refused GROUP BY 1").fetchall())
+    conn.close()
+    assert reasons == {"bad-id": 1, "other-box": 1, "bad-type": 1, "bad-time": 1, "bad-value": 2, "bad-clock": 1,
+                       "too-long": 1, "unreadable-row": 1}
+    assert added.refused == 9
+
+
+def test_the_same_id_with_other_content_is_a_conflict_and_the_first_stays(tmp_path):
+    a = tmp_path / "a" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    b = tmp_path / "b" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(a / "usage-2026-11.csv", [row(1), row(2)])
+    # The same events come back: #1 with another item (a conflict), #2 now known to have been
+    # recorded while the clock was behind (what the box learnt later: not a conflict).
+    write_usage(b / "usage-2026-11.csv", [row(1, item="video-count"), row(2, clock="behind"), row(3)])
+    db = tmp_path / "r.duckdb"
+    add(db, tmp_path / "a")
+    added = add(db, tmp_path / "b")
+    assert (added.events, added.duplicates, added.conflicts) == (1, 1, 1)
+    kept = {e[0][-1]: e for e in events(db)}
+    assert kept["1"][3] == "book-cat" and kept["2"][7] == "behind"
+    conn = duckdb.connect(str(db), read_only=True)
+    assert conn.execute("SELECT kept, other FROM conflicts").fetchall() == [
+        ("sanduq-0000aaaa | 2026-11-02 09:00:00 | opened | book-cat |  | tg | ",
+         "sanduq-0000aaaa | 2026-11-02 09:00:00 | opened | video-count |  | tg | ")]
+    conn.close()
+
+
+def test_an_older_box_export_without_the_clock_column_is_read(tmp_path):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage.csv", [row(1)[:-1], row(2)[:-1]], heading=CSV_COLUMNS[:-1])
+    db = tmp_path / "r.duckdb"
+    assert add(db, tmp_path / "stick").events == 2
+    assert [e[7] for e in events(db)] == ["", ""]
+
+
+def test_a_file_that_is_not_a_box_s_is_named_the_others_still_counted_and_fixing_it_adds_it(tmp_path, capsys):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    (folder / "usage-2026-11.csv").write_bytes(b"\x00\x01PK\x03\x04 garbage\n" * 100)
+    db = tmp_path / "r.duckdb"
+    assert main(["--db", str(db), "add", str(tmp_path / "stick"), str(tmp_path / "no-such-stick")]) == 3
+    err = sorted(capsys.readouterr().err.strip().splitlines())
+    assert len(err) == 2
+    assert "no-such-stick is not a folder that can be read" in err[0]
+    assert "usage-2026-11.csv was not added (its first line is not the heading a box writes)" in err[1]
+    assert len(events(db)) == 1
+    write_usage(folder / "usage-2026-11.csv", [row(2)])
+    assert main(["--db", str(db), "add", str(tmp_path / "stick")]) == 0
+    assert len(events(db)) == 2
+
+
+def test_an_add_stopped_halfway_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    db = tmp_path / "r.duckdb"
+    add(db, tmp_path / "stick")
+    before = dump(db)
+    write_usage(folder / "usage-2026-11.csv", [row(2)])
+    # What a stick pulled out or Ctrl+C does after the rows are read and before they are kept.
+    monkeypatch.setattr(store, "_merge", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert main(["--db", str(db), "add", str(tmp_path / "stick")]) == 1
+    assert dump(db) == before
+    monkeypatch.undo()
+    assert add(db, tmp_path / "stick").events == 1
+
+
+def test_files_are_found_in_a_folder_of_copies_at_any_depth_and_receipts_name_the_school(tmp_path):
+    copies = tmp_path / "from the field" / "week 48" / "school 12"
+    write_usage(copies / "sanduq" / "exports" / "sanduq-0000aaaa" / "usage-2026-11.csv", [row(1)])
+    (copies / "sanduq" / "receipts").mkdir(parents=True)
+    (copies / "sanduq" / "receipts" / "sanduq-0000aaaa-20261120T100000Z.json").write_text(json.dumps(
+        {"device_id": "sanduq-0000aaaa", "school": "Боғчаи №12", "finished": "2026-11-20T10:01:00Z",
+         "clock": {"state": "behind"}, "bundles": [{"status": "installed"}]}), encoding="utf-8")
+    (copies / "sanduq" / "exports" / "sanduq-0000aaaa" / "._usage-2026-11.csv").write_bytes(b"\x00\x05\x16\x07")
+    (copies / "sanduq" / "receipts" / "broken.json").write_text("{", encoding="utf-8")
+    db = tmp_path / "r.duckdb"
+    added = add(db, tmp_path / "from the field")
+    assert added.events == 1
+    assert [p for p in added.problems if "broken.json" in p]
+    conn = duckdb.connect(str(db), read_only=True)
+    assert conn.execute("SELECT device, school, clock, ok FROM visits").fetchall() == [
+        ("sanduq-0000aaaa", "Боғчаи №12", "behind", True)]
+    conn.close()
+
+
+def test_a_database_of_another_version_is_refused_with_a_sentence(tmp_path, capsys):
+    db = tmp_path / "r.duckdb"
+    conn = store.connect(db)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    conn.close()
+    assert main(["--db", str(db), "add", str(tmp_path)]) == 1
+    assert "made by another version of sanduq-report" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a database at all" * 100])
+def test_a_damaged_report_database_is_one_sentence(tmp_path, capsys, garbage):
+    db = tmp_path / "r.duckdb"
+    db.write_bytes(garbage or b"\x00" * 4096)
+    assert main(["--db", str(db), "build", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be opened" in err and "Traceback" not in err
+
+
+def test_a_stick_a_box_really_handled_is_read_whole(make_box, tmp_path):
+    from server import settings as settings_table
+    from server.usage import UsageLog
+    from usb_updater.process import process_stick
+
+    box = make_box("Боғчаи №7, Исфара")
+    log = UsageLog(box.library.data_dir / "usage.db", flush_seconds=0.01)
+    log.record("opened", item="video-count", lang="tg")
+    log.record("progress", item="video-count", value=0.75, lang="tg")
+    log.record("search-empty", text="динозавр", lang="tg")
+    log.close()
+    (tmp_path / "stick" / "sanduq").mkdir(parents=True)
+    settings = settings_table.load({"data_dir": str(box.library.data_dir), "school_name": box.school,
+                                    "disk_reserve_mb": 0, "status_dir": str(tmp_path / "run")}, env={})
+    process_stick(box.library, tmp_path / "stick", settings)
+    db = tmp_path / "r.duckdb"
+    added = add(db, tmp_path / "stick")
+    assert (added.events, added.refused, added.problems) == (3, 0, [])
+    assert sorted(e[2] for e in events(db)) == ["opened", "progress", "search-empty"]
+    conn = duckdb.connect(str(db), read_only=True)
+    assert conn.execute("SELECT device, school, ok FROM visits").fetchall() == [(box.device, box.school, True)]
+    conn.close()
