@@ -33,6 +33,7 @@ LAYERS = {
         "provisioning.__init__",
         # sanduq-report, the programme officer's command: it imports nothing of the box (test_cli.py).
         "content_mirror.report.__init__", "content_mirror.report.sticks", "content_mirror.report.store",
+        "content_mirror.report.intake",
         "content_mirror.report.texts", "content_mirror.report.figures", "content_mirror.report.charts",
         "content_mirror.report.page", "content_mirror.report.workbook", "content_mirror.report.outward",
         "content_mirror.report.cli"],

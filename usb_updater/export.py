@@ -115,15 +115,20 @@ def _full_stick(left: list[str]):
 
 
 def _months(conn: sqlite3.Connection) -> dict[str, dict]:
-    """Each month's file label -> its event count, last row and the raw month values it holds."""
+    """Each month's file label -> its event count, last row, events marked behind since (a month
+    whose events the box later learnt were recorded with its clock behind is written again),
+    and the raw month values it holds."""
     known = ", ".join(f"'{t}'" for t in VERBS)
+    has_clock = "clock" in {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    behind = "sum(clock = 'behind')" if has_clock else "0"
     months: dict[str, dict] = {}
-    for raw, count, last in conn.execute(f"SELECT {MONTH}, count(*), max(rowid) FROM events "
-                                         f"WHERE type IN ({known}) GROUP BY 1"):
+    for raw, count, last, late in conn.execute(f"SELECT {MONTH}, count(*), max(rowid), {behind} FROM events "
+                                               f"WHERE type IN ({known}) GROUP BY 1"):
         label = _clean(raw) if MONTH_NAME.fullmatch(_clean(raw)) else "undated"
-        state = months.setdefault(label, {"events": 0, "last": 0, "raw": []})
+        state = months.setdefault(label, {"events": 0, "last": 0, "behind": 0, "raw": []})
         state["events"] += count
         state["last"] = max(state["last"], last)
+        state["behind"] += late or 0
         state["raw"].append(raw)
     return months
 
@@ -161,7 +166,7 @@ def _held(folder: Path) -> dict[str, dict]:
 
 
 def _same(held: dict | None, state: dict) -> bool:
-    return bool(held) and held.get("events") == state["events"] and held.get("last") == state["last"]
+    return bool(held) and all(held.get(key) == state[key] for key in ("events", "last", "behind"))
 
 
 def _public(held: dict) -> dict:

@@ -25,6 +25,9 @@ NAME = "sanduq-report"
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a Windows console's code page has no ҳ or ҷ: never a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = _parser().parse_args(argv)
     # Imported here, so `--help` and a wrong command line answer even where DuckDB is missing.
     import duckdb
@@ -62,9 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                             "Kyrgyz or Uzbek system, else English)")
     build.add_argument("--as-of", type=date.fromisoformat, default=datetime.now(timezone.utc).date(),
                        metavar="YYYY-MM-DD", help="the report's date (default: today)")
-    build.add_argument("--min-schools", type=int, default=3,
-                       help="show a search not found only when typed at this many schools (default: 3)")
-    build.add_argument("--silent-weeks", type=int, default=4,
+    build.add_argument("--min-schools", type=_at_least(2), default=3,
+                       help="show a search not found only when typed at this many schools, at least 2 (default: 3)")
+    build.add_argument("--silent-weeks", type=_at_least(1), default=4,
                        help="name a box silent after this many weeks without events or visits (default: 4)")
     build.set_defaults(run=_build)
     export = commands.add_parser("export", parents=[db], help="write the events as Parquet files, by month")
@@ -77,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add(args) -> int:
-    from content_mirror.report import sticks, store
+    from content_mirror.report import intake, sticks, store
 
     conn = store.connect(args.db)
     found = sticks.Found()
@@ -86,7 +89,7 @@ def _add(args) -> int:
         for name in ("usage", "summaries", "boxes", "receipts", "problems"):
             getattr(found, name).extend(getattr(here, name))
     with _bar(len(found.usage) + len(found.summaries), "files") as bar:
-        added = store.add(conn, found, bar.update)
+        added = intake.add(conn, found, bar.update)
     conn.close()
     print(f"{added.files} new file(s) read, {added.known} added before; {added.events:,} new events, "
           f"{added.duplicates:,} carried before (counted once), {added.conflicts:,} conflicts, "
@@ -100,7 +103,7 @@ def _build(args) -> int:
     from content_mirror.report import figures, page, workbook
 
     conn = _existing(args.db)
-    args.out.mkdir(parents=True, exist_ok=True)
+    _folder(args.out)
     tables = figures.all_tables(conn, args.as_of, args.min_schools, args.silent_weeks)
     with _bar(len(tables) + 1, "parts") as bar:
         _replace(args.out / f"{NAME}.xlsx", lambda tmp: workbook.write(tmp, tables, args.lang, args.as_of,
@@ -144,18 +147,29 @@ def _existing(path: Path):
     return store.connect(path)
 
 
+def _folder(out: Path) -> None:
+    from content_mirror.report.store import ReportError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReportError(f"The folder {out} cannot be made ({e.strerror or e}); give another.") from e
+
+
 def _replace(path: Path, write) -> None:
     """Write PATH whole or not at all (a report open in Excel on Windows cannot be replaced: say so)."""
+    from xlsxwriter.exceptions import FileCreateError
+
     from content_mirror.report.store import ReportError
 
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
-    except OSError as e:
+    except (OSError, FileCreateError) as e:
         tmp.unlink(missing_ok=True)
-        raise ReportError(f"{path} could not be written ({e.strerror or e}); close it if it is open in another "
-                          "program, free some space, and build again.") from e
+        raise ReportError(f"{path} could not be written ({getattr(e, 'strerror', None) or e}); close it if it is "
+                          "open in another program, free some space, and build again.") from e
 
 
 def _bar(total: int, unit: str):
@@ -163,6 +177,14 @@ def _bar(total: int, unit: str):
 
     tqdm.monitor_interval = 0  # no monitor thread: a bar is only updated from the work itself
     return tqdm(total=total, unit=f" {unit}", disable=None, file=sys.stderr)  # disable=None: only on a terminal
+
+
+def _at_least(least: int):
+    def number(text: str) -> int:
+        if not text.isdigit() or int(text) < least:
+            raise argparse.ArgumentTypeError(f"give a whole number, at least {least}")
+        return int(text)
+    return number
 
 
 def _default_language() -> str:

@@ -44,8 +44,8 @@ def coverage(conn, as_of: date) -> Table:
                       count(*) FILTER (clock = 'behind') AS behind, count(*) FILTER (clock = 'unconfirmed') AS unconfirmed
                FROM events GROUP BY device),
         vis AS (SELECT device, max(finished) AS visit, arg_max(clock, finished) AS clock FROM visits GROUP BY device),
-        fil AS (SELECT device, sum(duplicates) AS duplicates, sum(refused) AS refused, sum(conflicts) AS conflicts
-                FROM files WHERE kind = 'usage' GROUP BY device)
+        fil AS (SELECT device, sum(duplicates) AS duplicates, sum(refused + unreadable) AS refused,
+                       sum(conflicts) AS conflicts FROM files WHERE kind = 'usage' GROUP BY device)
         SELECT s.school, s.device, CAST(ev.first AS DATE), CAST(ev.last AS DATE), coalesce(ev.days, 0),
                coalesce(ev.events, 0), left(vis.visit, 10), coalesce(vis.clock, ''), coalesce(ev.behind, 0),
                coalesce(ev.unconfirmed, 0), coalesce(fil.duplicates, 0), coalesce(fil.refused, 0),
@@ -115,13 +115,15 @@ def quality(conn, as_of: date, silent_weeks: int) -> Table:
                             FROM files WHERE kind = 'usage'""").fetchone()
     rows += [("events_kept", "", "", total[0]), ("duplicates", "", "", files[0]), ("conflicts", "", "", files[1]),
              ("undated", "", "", total[1]), ("time_unbelievable", "", "", total[2]), ("clock_behind", "", "", total[3])]
-    for school, device, *_, silent in cover.rows:
+    events = cover.columns.index("events")
+    for row in cover.rows:
+        school, device, silent = row[0], row[1], row[-1]
         if silent is not None and silent >= silent_weeks:
             rows.append(("silent", school, device, silent))
-        elif silent is None:
-            rows.append(("never_heard", school, device, 0))
-    rows += conn.execute("""SELECT 'refused:' || r.reason, coalesce(f.device, ''), coalesce(f.name, r.file),
-                                   sum(r.rows) FROM refused r LEFT JOIN files f ON f.sha256 = r.file
+        elif silent is None:  # no believable event and no visit: a box never heard from, or one whose clock is off
+            rows.append(("no_believable_time" if row[events] else "never_heard", school, device, row[events]))
+    rows += conn.execute("""SELECT 'refused:' || r.reason, r.device, coalesce(f.name, r.file), sum(r.rows)
+                            FROM refused r LEFT JOIN files f ON f.sha256 = r.file AND f.device = r.device
                             GROUP BY ALL ORDER BY 1, 2, 3""").fetchall()
     rows += conn.execute("""SELECT 'conflict', device, event_id || ': ' || kept || ' / ' || other, 1
                             FROM conflicts ORDER BY device, event_id LIMIT 1000""").fetchall()

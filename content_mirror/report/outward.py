@@ -30,11 +30,14 @@ BATCH = 50_000
 def export_parquet(conn, out: Path) -> dict:
     """The deduplicated events into OUT, replacing an earlier export there; {month: events}."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / MARK).exists():
-        raise ReportError(f"{out} already holds other files: give an empty folder, or one sanduq-report exported "
-                          "to before.")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARK).write_text("Written by sanduq-report export; it replaces what is here each time.\n")
+    try:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())) and not (out / MARK).exists():
+            raise ReportError(f"{out} already holds other files: give an empty folder, or one sanduq-report "
+                              "exported to before.")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARK).write_text("Written by sanduq-report export; it replaces what is here each time.\n")
+    except OSError as e:
+        raise ReportError(f"{out} cannot be written ({e.strerror or e}); give another folder.") from e
     new = out / f".events-{uuid.uuid4().hex[:8]}"
     columns = ", ".join((HEX_ID, *EVENT_COLUMNS[1:]))
     try:
@@ -50,9 +53,16 @@ def export_parquet(conn, out: Path) -> dict:
         raise ReportError(f"The Parquet files could not be written into {out} ({first_line(e)}); free some space "
                           "or give another folder.") from e
     old = out / f".events-old-{uuid.uuid4().hex[:8]}"
-    if (out / "events").exists():
-        os.replace(out / "events", old)
-    os.replace(new, out / "events")
+    try:
+        if (out / "events").exists():
+            os.replace(out / "events", old)
+        os.replace(new, out / "events")
+    except OSError as e:  # on Windows, a Parquet file open in another program: the last export stays
+        if old.exists() and not (out / "events").exists():
+            os.replace(old, out / "events")
+        shutil.rmtree(new, ignore_errors=True)
+        raise ReportError(f"The last export in {out} could not be replaced ({e.strerror or e}); close any program "
+                          "reading it and export again.") from e
     shutil.rmtree(old, ignore_errors=True)
     return dict(conn.execute("SELECT coalesce(strftime(ts, '%Y-%m'), 'undated'), count(*) FROM events "
                              "GROUP BY 1 ORDER BY 1").fetchall())
@@ -97,8 +107,11 @@ def push_postgres(conn, url: str, progress: Callable[[int], None] = lambda n: No
                     with cur.copy(f"COPY incoming ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
                         for row in batch:
                             copy.write_row(row)
+                    # Only "behind" is news about an event already there: an older report pushing
+                    # its "unconfirmed" must not undo it.
                     cur.execute("""INSERT INTO sanduq_events SELECT * FROM incoming ON CONFLICT (event_id) DO UPDATE
-                                    SET clock = EXCLUDED.clock WHERE sanduq_events.clock IS DISTINCT FROM EXCLUDED.clock""")
+                                    SET clock = 'behind' WHERE EXCLUDED.clock = 'behind'
+                                    AND sanduq_events.clock IS DISTINCT FROM 'behind'""")
                 pg.commit()
                 progress(len(batch))
             with pg.cursor() as cur:

@@ -7,7 +7,7 @@ stick; the charts are SVG drawn by charts.py, which escapes its own labels.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -46,13 +46,27 @@ def render(tables: dict[str, Table], lang: str, as_of: date, min_schools: int, s
         made=t["made"].format(date=as_of.isoformat(), boxes=len(cover.rows),
                               events=charts.number(sum(row[5] for row in cover.rows), lang)),
         quality=_quality(tables["quality"], t, lang),
-        weeks=_chart(charts.columns, "weeks", t["chart_weeks"], sorted(per_week.items()), lang),
+        weeks=_chart(charts.columns, "weeks", t["chart_weeks"], _every_week(per_week), lang),
         schools=_chart(charts.bars, "schools", t["chart_schools"], schools[:TOP], lang),
         schools_more=t["more"].format(n=len(schools) - TOP) if len(schools) > TOP else "",
         items=_chart(charts.bars, "items", t["chart_items"], top_items, lang),
         searches=_chart(charts.bars, "searches", t["chart_searches"], [(q, n) for q, n, *_ in searches.rows[:TOP]], lang),
         no_searches=t["no_searches"].format(min=min_schools))
     return html
+
+
+def _every_week(counts: Counter) -> list[tuple[str, int]]:
+    """COUNTS by ISO week ("2026-W45"), with the weeks between that have none as 0: a silent
+    week is part of the picture, and the time axis stays even."""
+    if not counts:
+        return []
+    first, last = (date.fromisocalendar(int(w[:4]), int(w[6:]), 1) for w in (min(counts), max(counts)))
+    weeks = []
+    while first <= last:
+        year, week, _ = first.isocalendar()
+        weeks.append((f"{year}-W{week:02d}", counts.get(f"{year}-W{week:02d}", 0)))
+        first += timedelta(days=7)
+    return weeks
 
 
 def _chart(draw, name: str, title: str, points: list, lang: str) -> Markup | None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_DEPTH = 8  # a stick's sanduq/exports/DEVICE is three deep; copies add a few folders
 MAX_FILE = 1 << 30  # a month of a busy school is a few MB; a bigger file is not a box's
 MAX_JSON = 1 << 20  # receipts and box.json are a few KB
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Source:
     sha256: str
     size: int
     lines: int = 0
+    content: bytes = b""  # a receipt's or box.json's bytes (small), read with the hash
 
 
 @dataclass
@@ -60,59 +63,87 @@ def find(place: Path) -> Found:
             elif kind == "summary":
                 found.summaries.append(source)
             else:
-                data = _json(path)
+                data = _json(source.content)
                 (found.boxes if kind == "box" else found.receipts).append((source, data))
         except (OSError, ValueError) as e:
             found.problems.append(f"{path} could not be read ({_why(e)}); copy it again from the stick.")
-    if not (found.usage or found.receipts or found.problems):
+    if not (found.usage or found.summaries or found.boxes or found.receipts or found.problems):
         found.problems.append(f"No Sanduq exports were found in {place}: give the stick's top folder, or a folder "
                               "with copies of sticks' sanduq folders.")
     return found
 
 
 def _walk(place: Path, problems: list[str]):
-    """(path, kind) of each file a box writes, found by name; links are not followed."""
+    """(path, kind) of each file a box writes, found by name. Links are not followed (os.walk
+    does not enter linked folders; a linked or special file is skipped, with a sentence)."""
     def refused(e: OSError):
         problems.append(f"{e.filename} could not be read ({_why(e)}); check the stick, then add it again.")
 
     top = len(place.parts)
     for folder, dirs, files in os.walk(place, onerror=refused):
         here = Path(folder)
-        if len(here.parts) - top >= MAX_DEPTH:
-            dirs[:] = []
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # macOS's ._ files and .Trashes
+        if len(here.parts) - top >= MAX_DEPTH and dirs:
+            problems.append(f"The folders inside {here} were not searched: they are more than {MAX_DEPTH} folders "
+                            f"deep; give a folder closer to the sticks' copies.")
+            dirs[:] = []
         parent = here.name
         for name in sorted(files):
-            if name.startswith("."):
+            kind = _kind(parent, name)
+            if kind is None:
                 continue
-            if parent == "receipts" and name.endswith(".json"):
-                yield here / name, "receipt"
-            elif DEVICE.fullmatch(parent):
-                if USAGE.fullmatch(name):
-                    yield here / name, "usage"
-                elif name == "summary.csv":
-                    yield here / name, "summary"
-                elif name == "box.json":
-                    yield here / name, "box"
+            try:
+                regular = stat.S_ISREG(os.lstat(here / name).st_mode)
+            except OSError as e:
+                refused(e)
+                continue
+            if regular:
+                yield here / name, kind
+            else:
+                problems.append(f"{here / name} is a link or a special file, not a file a box writes; it was skipped.")
+
+
+def _kind(parent: str, name: str) -> str | None:
+    """What a box's file of this NAME in a folder called PARENT holds, or None."""
+    if name.startswith("."):
+        return None
+    if parent == "receipts" and name.endswith(".json"):
+        return "receipt"
+    if DEVICE.fullmatch(parent):
+        if USAGE.fullmatch(name):
+            return "usage"
+        return {"summary.csv": "summary", "box.json": "box"}.get(name)
+    return None
 
 
 def _source(path: Path, kind: str) -> Source:
-    with path.open("rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > (MAX_JSON if kind in ("box", "receipt") else MAX_FILE):
-            raise ValueError("it is far larger than any a box writes")
-        digest, lines, last = hashlib.sha256(), 0, b"\n"
+    """The file's hash and lines, read once; a file swapped for a link or a pipe since it was
+    listed is refused (O_NOFOLLOW, O_NONBLOCK where the system has them), and no more than the
+    largest file a box writes is ever read, whatever size the file claims."""
+    limit = MAX_JSON if kind in ("box", "receipt") else MAX_FILE
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("it is not a plain file")
+        digest, lines, last, size, kept = hashlib.sha256(), 0, b"\n", 0, []
         while chunk := f.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ValueError("it is far larger than any a box writes")
             digest.update(chunk)
             lines += chunk.count(b"\n")
             last = chunk[-1:]
+            if kind in ("box", "receipt"):
+                kept.append(chunk)
     lines += last != b"\n"  # a last line without its newline
-    return Source(path, path.parent.name if kind != "receipt" else "", digest.hexdigest(), size, max(lines - 1, 0))
+    return Source(path, path.parent.name if kind != "receipt" else "", digest.hexdigest(), size, max(lines - 1, 0),
+                  b"".join(kept))
 
 
-def _json(path: Path) -> dict:
+def _json(content: bytes) -> dict:
     try:
-        data = json.loads(path.read_bytes()[:MAX_JSON].decode("utf-8-sig"))
+        data = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError("it is not a box's JSON") from e
     if not isinstance(data, dict):
@@ -121,9 +152,10 @@ def _json(path: Path) -> dict:
 
 
 def text(data: dict, key: str, limit: int = 200) -> str:
-    """A short string from a box's JSON, or empty: anything else in it is not trusted."""
+    """A short string from a box's JSON, without control characters (PostgreSQL refuses NUL), or
+    empty: anything else in it is not trusted."""
     value = data.get(key)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return CONTROL.sub("", value).strip()[:limit] if isinstance(value, str) else ""
 
 
 def _why(e: Exception) -> str:

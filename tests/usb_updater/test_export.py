@@ -281,3 +281,18 @@ def test_the_export_names_the_box_for_the_office_report(filled, tmp_path):
     export_usage(filled, tmp_path / "stick", settings)
     box = json.loads((tmp_path / "stick" / "sanduq" / "exports" / filled.device_id / "box.json").read_text("utf-8"))
     assert box["device_id"] == filled.device_id and box["school"] == "Мактаби №5, Хуҷанд" and box["version"]
+
+
+def test_a_month_whose_events_were_later_found_behind_is_written_again(filled, tmp_path):
+    # server/clock.py marks a boot's events "behind" when a stick brings a bundle built later:
+    # the month already on the stick must carry the mark too, for the office report to see it.
+    store(filled, months_of(2))
+    export_usage(filled, tmp_path / "stick")
+    conn = sqlite3.connect(filled.data_dir / "usage.db")
+    with conn:
+        conn.execute("UPDATE events SET clock = 'behind' WHERE substr(time, 1, 7) = '2024-01'")
+    conn.close()
+    rewritten = {w["file"].rsplit("/", 1)[1] for w in export_usage(filled, tmp_path / "stick")}
+    assert rewritten == {"usage-2024-01.csv", "usage-2024-01.jsonl", "summary.csv"}
+    rows = exported(filled, tmp_path / "stick", "usage-2024-01.csv")
+    assert {r[-1] for r in rows[1:]} == {"behind"}

@@ -11,6 +11,7 @@ from content_mirror.report.texts import TEXT
 
 WEEK_45 = "2026-11-02T09:00:00.000000Z"  # a Monday: ISO week 2026-W45
 WEEK_46 = "2026-11-10T09:00:00.000000Z"
+WEEK_48 = "2026-11-24T09:00:00.000000Z"
 
 
 @pytest.fixture
@@ -24,6 +25,7 @@ def report(make_box, tmp_path):
                       (WEEK_46, "search-empty", None, None, "tg", "=HYPERLINK(\"http://evil\",\"click\")"),
                       (WEEK_46, "searched", None, None, "tg"),
                       ("1970-01-01T00:00:05.000000Z", "opened", "book-cat", None, "tg"))
+    schools[1].record((WEEK_48, "opened", "book-cat", None, "tg"))  # nothing anywhere in week 47
     for box in schools[:3]:  # "Муравей" typed in vain at three schools: shown; a name at one: not
         box.record((WEEK_46, "search-empty", None, None, "ru", "Муравей "))
     schools[1].record((WEEK_46, "search-empty", None, None, "tg", "Зарина Каримова"))
@@ -62,11 +64,12 @@ def test_the_workbook_counts_what_the_boxes_recorded(report):
     assert set(boxes) == {"Мактаби №5, Хуҷанд", "Боғчаи №12, Душанбе", "Детский сад №3, Ош"}  # Kulob sent no stick
     assert boxes["Мактаби №5, Хуҷанд"][t["events"]] == 10
     assert boxes["Мактаби №5, Хуҷанд"][t["active_days"]] == 2
+    assert boxes["Боғчаи №12, Душанбе"][t["events"]] == 3
     searches = sheet(book, t["empty_searches"])
     assert [(r[t["query"]], r[t["schools"]]) for r in searches] == [("муравей", 3)]  # the name stays out
     items = {r[t["item"]]: r for r in sheet(book, t["items"])}
     assert (items["video-count"][t["opened"]], items["video-count"][t["finished"]]) == (2, 1)
-    assert items["book-cat"][t["schools"]] == 1
+    assert items["book-cat"][t["schools"]] == 2
     quality = {r[t["finding"]]: r[t["count"]] for r in sheet(book, t["quality"])}
     assert quality[t["time_unbelievable"]] == 1 and quality[t["conflicts"]] == 0
 
@@ -116,10 +119,36 @@ def test_the_html_report_opens_offline_with_its_charts(report, browser, tmp_path
     assert [u for u in asked if not u.startswith("file:")] == []
     assert page.title() == TEXT["ru"]["title"]
     charts = {c: page.locator(f"svg[data-chart={c}] rect").count() for c in ("weeks", "schools", "items", "searches")}
-    assert charts == {"weeks": 2, "schools": 3, "items": 2, "searches": 1}
+    assert charts == {"weeks": 4, "schools": 3, "items": 2, "searches": 1}  # W45-W48, the silent W47 at 0
+    assert page.locator("svg[data-chart=weeks] rect title").all_text_contents()[2] == "2026-W47: 0"
     assert page.locator("svg[data-chart=searches] text").first.text_content() == "муравей"
     # On a phone (an officer may open it on one) the charts and the table scroll, the page does not.
     page.set_viewport_size({"width": 360, "height": 740})
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
     page.screenshot(path=str(tmp_path / "report-360.png"), full_page=True)
     context.close()
+
+
+def test_a_box_whose_events_all_have_an_unbelievable_time_is_not_called_silent(make_box, tmp_path):
+    lost = make_box("Боғчаи №9")
+    lost.record(("1970-01-01T00:00:05.000000Z", "opened", "book-cat", None, "tg"))
+    lost.export(tmp_path / "stick")
+    db = str(tmp_path / "r.duckdb")
+    assert main(["--db", db, "add", str(tmp_path / "stick")]) == 0
+    assert main(["--db", db, "build", str(tmp_path / "out"), "--lang", "en", "--as-of", "2026-12-01"]) == 0
+    book = openpyxl.load_workbook(tmp_path / "out" / "sanduq-report.xlsx")
+    t = TEXT["en"]
+    findings = {r[t["finding"]]: r for r in sheet(book, t["quality"])}
+    assert findings[t["no_believable_time"]][t["school_or_box"]] == "Боғчаи №9"
+    assert t["never_heard"] not in findings
+
+
+def test_a_file_where_the_report_folder_should_be_is_one_sentence(report, tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    assert main(["--db", str(tmp_path / "r.duckdb"), "build", str(tmp_path / "taken")]) == 1
+    assert main(["--db", str(tmp_path / "r.duckdb"), "export", str(tmp_path / "taken")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "Traceback" not in "".join(err)
+    with pytest.raises(SystemExit) as exit:  # a threshold of one school would show what one family typed
+        main(["--db", str(tmp_path / "r.duckdb"), "build", str(tmp_path / "out"), "--min-schools", "1"])
+    assert exit.value.code == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from content_mirror.report.cli import main
-from tests.content_mirror.report.test_store import row, write_usage
+from tests.content_mirror.report.test_intake import row, write_usage
 
 REPO = Path(__file__).resolve().parents[3]
 # What Windows lacks (and macOS has, but a Windows laptop would fail on): blocked before any import.

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from content_mirror.report.cli import main
-from tests.content_mirror.report.test_store import row, write_usage
+from tests.content_mirror.report.test_intake import row, write_usage
 
 DEVICE = "sanduq-0000aaaa"
 
@@ -118,6 +118,13 @@ def test_push_loads_every_event_once_however_often_it_is_pushed(db, tmp_path, po
     assert len(after) == 6
     assert dict((e.hex[-1:], c) for e, _d, _t, c in after)["3"] == "behind"
     assert pg_rows(postgres, "SELECT device, school FROM sanduq_boxes") == [(DEVICE, "Мактаби №5")]
+    # Another officer's older report database, which never saw the later stick, pushes too:
+    # what it says of event 3's clock ("synced") must not undo "behind".
+    older = tmp_path / "older.duckdb"
+    assert main(["--db", str(older), "add", str(tmp_path / "stick")]) == 0
+    assert main(["--db", str(older), "push", postgres]) == 0
+    again = pg_rows(postgres, "SELECT event_id, clock FROM sanduq_events ORDER BY event_id")
+    assert dict((e.hex[-1:], c) for e, c in again)["3"] == "behind"
     assert pg_rows(postgres, "SELECT to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US') FROM sanduq_events "
                              f"WHERE event_id = '{2:032x}'") == [("2026-10-31 23:59:59.999999",)]
 

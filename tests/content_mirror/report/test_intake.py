@@ -1,13 +1,14 @@
-"""sanduq-report add: real boxes' exports into a real DuckDB file, every event once, every bad
+"""sanduq-report add (intake.py): real boxes' exports into a real DuckDB file, every event once, every bad
 row refused with its reason, the same stick twice changing nothing."""
 
 import csv
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from content_mirror.report import sticks, store
+from content_mirror.report import intake, sticks, store
 from content_mirror.report.cli import main
 from usb_updater.export import CSV_COLUMNS
 
@@ -20,7 +21,7 @@ def add(db, *places):
             getattr(found, name).extend(getattr(here, name))
     conn = store.connect(db)
     try:
-        return store.add(conn, found)
+        return intake.add(conn, found)
     finally:
         conn.close()
 
@@ -43,7 +44,7 @@ def events(db, where="true") -> list[tuple]:
 
 
 def test_the_report_reads_every_column_a_box_writes():
-    assert store.COLUMNS == tuple(CSV_COLUMNS)
+    assert intake.COLUMNS == tuple(CSV_COLUMNS)
 
 
 def test_two_boxes_on_two_sticks_count_each_event_once_and_a_stick_added_twice_changes_nothing(make_box, tmp_path):
@@ -170,7 +171,7 @@ def test_an_add_stopped_halfway_leaves_the_database_as_it_was(tmp_path, monkeypa
     before = dump(db)
     write_usage(folder / "usage-2026-11.csv", [row(2)])
     # What a stick pulled out or Ctrl+C does after the rows are read and before they are kept.
-    monkeypatch.setattr(store, "_merge", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(intake, "_merge", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt()))
     assert main(["--db", str(db), "add", str(tmp_path / "stick")]) == 1
     assert dump(db) == before
     monkeypatch.undo()
@@ -236,3 +237,89 @@ def test_a_stick_a_box_really_handled_is_read_whole(make_box, tmp_path):
     conn = duckdb.connect(str(db), read_only=True)
     assert conn.execute("SELECT device, school, ok FROM visits").fetchall() == [(box.device, box.school, True)]
     conn.close()
+
+
+def test_a_file_gone_between_finding_and_reading_is_named_and_the_others_are_added(tmp_path):
+    # A stick pulled out while it is read: DuckDB cannot open the file, the transaction is lost,
+    # and the add starts again without it.
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    write_usage(folder / "usage-2026-11.csv", [row(2)])
+    found = sticks.find(tmp_path / "stick")
+    (folder / "usage-2026-11.csv").unlink()
+    conn = store.connect(tmp_path / "r.duckdb")
+    added = intake.add(conn, found)
+    conn.close()
+    assert added.events == 1
+    assert len(added.problems) == 1 and "usage-2026-11.csv was not added" in added.problems[0]
+    assert [e[0][-1] for e in events(tmp_path / "r.duckdb")] == ["1"]
+
+
+def test_links_pipes_and_endless_files_on_a_stick_are_skipped_never_read(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    (folder / "usage-2026-11.csv").symlink_to("/dev/zero")
+    os.mkfifo(folder / "usage-2026-12.csv")
+    (folder / "summary.csv").symlink_to("/etc/passwd")
+    result = subprocess.run([sys.executable, "-m", "content_mirror.report.cli", "--db", str(tmp_path / "r.duckdb"),
+                             "add", str(tmp_path / "stick")], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == 3, result.stderr
+    skipped = [line for line in result.stderr.splitlines() if "is a link or a special file" in line]
+    assert len(skipped) == 3 and "Traceback" not in result.stderr
+    assert len(events(tmp_path / "r.duckdb")) == 1
+
+
+def test_a_file_copied_into_the_wrong_folder_does_not_keep_out_the_right_copy(tmp_path):
+    wrong = tmp_path / "copies" / "school12"
+    write_usage(wrong / "sanduq-0000bbbb" / "usage-2026-11.csv", [row(1), row(2)])  # box aaaa's file, misfiled
+    db = tmp_path / "r.duckdb"
+    first = add(db, tmp_path / "copies")
+    assert (first.events, first.refused) == (0, 2)
+    right = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(right / "usage-2026-11.csv", [row(1), row(2)])
+    assert add(db, tmp_path / "stick").events == 2
+
+
+def test_rows_that_are_not_utf8_or_name_duckdb_s_own_columns_are_counted_not_lost(tmp_path):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    with (folder / "usage-2026-10.csv").open("ab") as f:
+        f.write(f"{2:032x},sanduq-0000aaaa,2026-11-02T09:00:00Z,opened,book-cat,Cat,book,,tg,caf\xe9,synced\r\n".encode("latin-1"))
+    write_usage(folder / "usage-2026-11.csv", [row(3) + ["1"]], heading=CSV_COLUMNS + ["file_index"])
+    db = tmp_path / "r.duckdb"
+    added = add(db, tmp_path / "stick")
+    assert added.events == 1 and added.refused == 1
+    assert [p for p in added.problems if "usage-2026-11.csv was not added (its first line is not the heading" in p]
+    conn = duckdb.connect(str(db), read_only=True)
+    assert conn.execute("SELECT reason, rows, example FROM refused").fetchall() == [("unreadable-row", 1, "line 3")]
+    conn.close()
+
+
+def test_a_nul_in_a_search_is_refused_and_a_conflict_never_shows_a_search_s_words(tmp_path):
+    a = tmp_path / "a" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(a / "usage-2026-11.csv", [row(1, type="search-empty", item="", text="Aziz Karimov"),
+                                          row(2, type="search-empty", item="", text="x\x00y")])
+    b = tmp_path / "b" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(b / "usage-2026-11.csv", [row(1, type="search-empty", item="", text="Aziz K.")])
+    db = tmp_path / "r.duckdb"
+    assert add(db, tmp_path / "a").refused == 1
+    assert add(db, tmp_path / "b").conflicts == 1
+    conn = duckdb.connect(str(db), read_only=True)
+    shown = conn.execute("SELECT kept || other FROM conflicts").fetchone()[0]
+    assert "Aziz" not in shown and "[…]" in shown
+    assert conn.execute("SELECT reason FROM refused").fetchall() == [("bad-text",)]
+    conn.close()
+
+
+def test_folders_too_deep_to_search_are_said(tmp_path):
+    deep = tmp_path / "copies"
+    for n in range(10):
+        deep = deep / f"level{n}"
+    write_usage(deep / "sanduq" / "exports" / "sanduq-0000aaaa" / "usage-2026-11.csv", [row(1)])
+    found = sticks.find(tmp_path / "copies")
+    assert found.usage == [] and any("were not searched" in p for p in found.problems)

@@ -1,0 +1,303 @@
+"""`add`: what sticks hold, into the report database, checked and each event once.
+
+What it promises:
+
+- a file is known by the SHA-256 of its bytes and the box folder it sits in: a file already
+  added (the same stick twice, or the same month on two sticks) is skipped, so adding again
+  changes nothing;
+- every row is checked as it is read (an id a box writes, the box named by its own folder, a
+  known event type, a time, a number where a number belongs, bounded text without NUL); a row
+  that fails is refused, counted with its reason and file, never guessed at; a row the CSV
+  reader cannot read at all is counted by its line;
+- an event is kept once, by its id; the same id with different content is a conflict, noted
+  with both versions, and the first one seen stays. A later export may only sharpen what the
+  box knew about its clock (an event found to have been recorded while the clock was behind);
+- one add is one transaction: a stick pulled out halfway, or any failure, leaves the
+  database as it was. A file DuckDB cannot read at all is found, named in one sentence, and
+  the add starts again without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from content_mirror.report import sticks
+from content_mirror.report.sticks import Found, Source
+from content_mirror.report.store import Added, first_line, insert, now, sql_text
+
+TYPES = ("opened", "progress", "finished", "search-empty", "saved", "searched")
+CLOCKS = ("synced", "unconfirmed", "behind")
+REQUIRED = ("event_id", "device", "time", "type")  # the rest may be missing (older boxes wrote fewer)
+COLUMNS = ("event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text", "clock")
+CONTENT = ("device", "ts", "type", "item", "value", "language", "search_text")  # what a conflict compares
+FORMULA = "=+-@|%\t\r"  # a box writes a quote before a text cell starting with one (export.safe_row)
+HEADING = re.compile(r"[a-z_]{1,40}")
+RESERVED = ("filename", "file_index")  # DuckDB's own columns of a file read: never a heading's
+SUMMARY = ("item", "title_tg", "title_ru", "title_en", "kind")
+MAX_RETRIES = 20
+
+
+class _Unreadable(Exception):
+    """DuckDB refused to read a group of files: the transaction is lost, the add starts again."""
+
+    def __init__(self, heading: tuple, group: list[Source]):
+        self.heading, self.group = heading, group
+
+
+def add(conn: duckdb.DuckDBPyConnection, found: Found, progress: Callable[[int], None] = lambda n: None) -> Added:
+    """Add what FOUND holds, all or nothing; PROGRESS(n) is told of each file read."""
+    problems, usage = list(found.problems), list(found.usage)
+    for _ in range(MAX_RETRIES):
+        added = Added(problems=list(problems))
+        known = set(conn.execute("SELECT sha256, device FROM files").fetchall())
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            batch = _load_usage(conn, _fresh(usage, known, added), added, progress)
+            _merge(conn, batch, added)
+            _add_small(conn, found, known, added, progress)
+            conn.execute("COMMIT")
+            return added
+        except _Unreadable as e:
+            conn.execute("ROLLBACK")
+            bad = _unreadable_files(conn, e.heading, e.group)
+            if not bad:
+                raise
+            problems += [f"{s.path} was not added ({why}); copy it again from the stick." for s, why in bad]
+            usage = [s for s in usage if s not in [s for s, _ in bad]]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    raise duckdb.Error("too many files could not be read")
+
+
+def _fresh(sources: list[Source], known: set, added: Added) -> list[Source]:
+    return [s for s in sources if _is_new(s, known, added)]
+
+
+def _is_new(source: Source, known: set, added: Added) -> bool:
+    if (source.sha256, source.device) in known:
+        added.known += 1
+        return False
+    known.add((source.sha256, source.device))
+    added.files += 1
+    return True
+
+
+def _load_usage(conn, sources: list[Source], added: Added, progress) -> int:
+    """Every row of SOURCES straight into `events`, checked as it is read (its `reason` says why
+    a row is refused), in one pass over the files; _merge then sorts out what came twice.
+    Returns this add's batch number."""
+    groups: dict[tuple, list[Source]] = {}
+    for source in sources:
+        try:
+            groups.setdefault(_heading(source.path), []).append(source)
+        except (OSError, ValueError) as e:
+            added.problems.append(f"{source.path} was not added ({e}); copy it again from the stick.")
+    batch = conn.execute("SELECT coalesce(max(batch), 0) + 1 FROM files").fetchone()[0]
+    conn.execute("CREATE OR REPLACE TEMP TABLE sources (filename VARCHAR, sha256 VARCHAR, device VARCHAR, "
+                 "name VARCHAR, ord INTEGER, lines BIGINT)")
+    ord = 0
+    for heading, group in groups.items():
+        try:
+            _read(conn, heading, group, ord, batch)
+        except duckdb.Error as e:
+            raise _Unreadable(heading, group) from e
+        insert(conn, "INSERT INTO sources", [[str(s.path), s.sha256, s.device, s.path.name, ord + n, s.lines]
+                                             for n, s in enumerate(group)], 6)
+        ord += len(group)
+        progress(len(group))
+    conn.execute("""INSERT INTO files (sha256, kind, device, name, path, added, batch, ord, rows)
+        SELECT s.sha256, 'usage', s.device, s.name, s.filename, ?, ?, s.ord, coalesce(c.n, 0)
+        FROM sources s LEFT JOIN (SELECT ord, count(*) AS n FROM events WHERE batch = ? GROUP BY ord) c USING (ord)""",
+                 [now(), batch, batch])
+    # Refused rows out of events, counted by file and reason.
+    conn.execute("""INSERT INTO refused SELECT s.sha256, s.device, e.reason, count(*), NULL
+                    FROM events e JOIN sources s USING (ord) WHERE e.batch = ? AND e.reason IS NOT NULL GROUP BY ALL""",
+                 [batch])
+    conn.execute("DELETE FROM events WHERE batch = ? AND reason IS NOT NULL", [batch])
+    _unreadable_rows(conn, batch)
+    conn.execute("""UPDATE files SET refused = coalesce(c.checked, 0), unreadable = coalesce(c.unread, 0)
+        FROM (SELECT file, device, sum(rows) FILTER (reason != 'unreadable-row') AS checked,
+                     sum(rows) FILTER (reason = 'unreadable-row') AS unread FROM refused GROUP BY ALL) c
+        WHERE files.sha256 = c.file AND files.device = c.device AND files.batch = ?""", [batch])
+    return batch
+
+
+def _heading(path: Path) -> tuple:
+    """The file's column names, checked: they become SQL names, so only plain ones pass."""
+    with path.open("rb") as f:
+        first = f.readline(4096).decode("utf-8-sig")
+    names = tuple(next(csv.reader(io.StringIO(first)), []))
+    if not set(REQUIRED) <= set(names) or len(set(names)) != len(names) or set(RESERVED) & set(names) or \
+            not all(HEADING.fullmatch(n) for n in names):
+        raise ValueError("its first line is not the heading a box writes")
+    return names
+
+
+def _csv(heading: tuple, rejects: bool = False) -> str:
+    """SQL reading a list of CSV files (the statement's parameter) with HEADING, every value as
+    text. Nothing is guessed: a box writes commas, double quotes and this heading. A row that
+    cannot be read is skipped (and counted by _unreadable_rows), never the end of the file."""
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in heading) + "}"
+    keep = ", store_rejects = true, rejects_table = 'sanduq_rejects', rejects_scan = 'sanduq_scans'" if rejects else ""
+    return (f"read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"columns = {columns}, ignore_errors = true, strict_mode = false, max_line_size = 1000000{keep})")
+
+
+def _read(conn, heading: tuple, sources: list[Source], first: int, batch: int) -> None:
+    """SOURCES (files with the same HEADING, numbered from FIRST) into `events`, each row checked."""
+    col = {c: f"r.{c}" if c in heading else "NULL" for c in COLUMNS}
+    unquote = {c: f"CASE WHEN starts_with({col[c]}, chr(39)) AND contains('{sql_text(FORMULA)}', substr({col[c]}, 2, 1)) "
+                  f"THEN substr({col[c]}, 2) ELSE {col[c]} END" for c in ("item", "search_text", "language")}
+    folders = "(VALUES " + ", ".join(f"({n}, '{sql_text(s.device)}')" for n, s in enumerate(sources)) + \
+        ") AS f(file_index, folder)"
+    conn.execute(f"""INSERT INTO events
+        WITH rows AS (
+            SELECT try_cast({col['event_id']} AS UUID) AS event_id, {col['event_id']} AS id_text,
+                   {col['device']} AS device, {col['time']} AS time, try_cast({col['time']} AS TIMESTAMP) AS ts,
+                   {col['type']} AS type, {unquote['item']} AS item, {col['kind']} AS kind,
+                   {col['value']} AS value_text, try_cast({col['value']} AS DOUBLE) AS value,
+                   {unquote['language']} AS language, {unquote['search_text']} AS search_text,
+                   coalesce({col['clock']}, '') AS clock, r.file_index + {first} AS ord, f.folder
+            FROM {_csv(heading)} r JOIN {folders} USING (file_index))
+        SELECT event_id, device, ts, type, item, kind, value, language, search_text, clock, {batch}, ord, CASE
+            WHEN event_id IS NULL OR length(id_text) != 32 THEN 'bad-id'
+            WHEN device IS DISTINCT FROM folder THEN 'other-box'
+            WHEN type IS NULL OR type NOT IN ({', '.join(f"'{t}'" for t in TYPES)}) THEN 'bad-type'
+            WHEN time IS NOT NULL AND ts IS NULL THEN 'bad-time'
+            WHEN value_text IS NOT NULL AND (value IS NULL OR isnan(value) OR isinf(value)) THEN 'bad-value'
+            WHEN type = 'progress' AND NOT coalesce(value BETWEEN 0 AND 1, false) THEN 'bad-value'
+            WHEN clock NOT IN ('', {', '.join(f"'{c}'" for c in CLOCKS)}) THEN 'bad-clock'
+            WHEN length(coalesce(item, '')) > 200 OR length(coalesce(search_text, '')) > 200
+                 OR length(coalesce(language, '')) > 16 OR length(coalesce(kind, '')) > 32 THEN 'too-long'
+            WHEN contains(concat(item, search_text, language, kind), chr(0)) THEN 'bad-text'
+            END
+        FROM rows""", [[str(s.path) for s in sources]])
+
+
+def _unreadable_rows(conn, batch: int) -> None:
+    """Rows the CSV reader skipped (a quote never closed, a row of the wrong width, bytes that
+    are not UTF-8), counted by line: only in files that gave fewer rows than they have lines,
+    read again, every column, for the reasons (asking for them on every file costs half as
+    much again as reading them)."""
+    short = conn.execute("""SELECT s.filename, s.sha256, s.device FROM sources s JOIN files f
+                            ON f.sha256 = s.sha256 AND f.device = s.device AND f.batch = ?
+                            WHERE f.rows < s.lines""", [batch]).fetchall()
+    for filename, sha256, device in short:
+        conn.execute("DROP TABLE IF EXISTS sanduq_rejects; DROP TABLE IF EXISTS sanduq_scans")
+        heading = _heading(Path(filename))
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE probe AS SELECT * FROM {_csv(heading, rejects=True)}", [[filename]])
+        conn.execute("""INSERT INTO refused SELECT ?, ?, 'unreadable-row', count(DISTINCT line), 'line ' || min(line)
+                        FROM sanduq_rejects HAVING count(*) > 0""", [sha256, device])
+    conn.execute("DROP TABLE IF EXISTS probe")
+
+
+def _unreadable_files(conn, heading: tuple, group: list[Source]) -> list[tuple[Source, str]]:
+    """The files of GROUP DuckDB cannot read at all, each with why (outside any transaction)."""
+    bad = []
+    for source in group:
+        try:
+            conn.execute(f"SELECT count(*) FROM (SELECT * FROM {_csv(heading)})", [[str(source.path)]]).fetchall()
+        except duckdb.Error as e:
+            bad.append((source, first_line(e)))
+    return bad
+
+
+def _merge(conn, batch: int, added: Added) -> None:
+    """Each event once: of an id found more than once (in this add, or kept before), the first
+    version stays (the earliest add, then the earliest file); the others are counted as
+    duplicates, or noted as conflicts when they say something else.
+
+    Only ids seen twice are compared, so the common case (almost every id new and seen once)
+    costs one count of the ids, not a sort of millions of rows."""
+    content = ", ".join(CONTENT)
+    conn.execute("""CREATE OR REPLACE TEMP TABLE twice AS
+                    SELECT event_id FROM events GROUP BY event_id HAVING count(*) > 1""")
+    conn.execute("""CREATE OR REPLACE TEMP TABLE copies AS
+                    SELECT e.rowid AS rid, e.*, f.sha256 AS file FROM events e SEMI JOIN twice USING (event_id)
+                    JOIN files f USING (batch, ord)""")
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE keepers AS SELECT DISTINCT ON (event_id) * FROM copies
+                     ORDER BY event_id, batch, ord, {content}""")
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE dropped AS
+        SELECT c.rid, c.event_id, c.device, c.file, c.clock, k.rid AS kept_rid, k.file AS kept_file,
+               {_differ('c', 'k')} AS differs, {_shown('k')} AS kept, {_shown('c')} AS other
+        FROM copies c JOIN keepers k USING (event_id) WHERE c.rid != k.rid""")
+    conn.execute("""INSERT INTO conflicts SELECT replace(CAST(event_id AS VARCHAR), '-', ''), device, kept_file, file,
+                    kept, other FROM dropped WHERE differs""")
+    # What a box learnt later about its clock (server/clock.py marks a boot's events behind).
+    conn.execute("""UPDATE events SET clock = 'behind' WHERE rowid IN
+                    (SELECT kept_rid FROM dropped WHERE NOT differs AND clock = 'behind')""")
+    conn.execute("DELETE FROM events WHERE rowid IN (SELECT rid FROM dropped)")
+    conn.execute("""UPDATE files SET duplicates = coalesce(c.dup, 0), conflicts = coalesce(c.clash, 0),
+                        new = files.rows - files.refused - coalesce(c.dup, 0) - coalesce(c.clash, 0)
+        FROM (SELECT f.sha256, f.device, d.dup, d.clash FROM files f LEFT JOIN (
+                  SELECT file, device, count(*) FILTER (NOT differs) AS dup, count(*) FILTER (differs) AS clash
+                  FROM dropped GROUP BY ALL) d ON d.file = f.sha256 AND d.device = f.device WHERE f.batch = ?) c
+        WHERE files.sha256 = c.sha256 AND files.device = c.device""", [batch])
+    row = conn.execute("""SELECT coalesce(sum(new), 0), coalesce(sum(duplicates), 0), coalesce(sum(conflicts), 0),
+                                 coalesce(sum(refused + unreadable), 0) FROM files WHERE batch = ?""", [batch]).fetchone()
+    added.events, added.duplicates, added.conflicts, added.refused = (int(n) for n in row)
+
+
+def _differ(a: str, b: str) -> str:
+    """SQL: the events A and B say different things (the clock may differ: see the module)."""
+    return f"row({', '.join(f'{a}.{c}' for c in CONTENT)}) IS DISTINCT FROM row({', '.join(f'{b}.{c}' for c in CONTENT)})"
+
+
+def _shown(t: str) -> str:
+    """SQL: event T as one line of text, for the data-quality sheet. A search's words are not
+    shown: the report shows only words typed at several schools (figures.empty_searches)."""
+    shown = [f"CASE WHEN {t}.search_text IS NULL THEN '' ELSE '[…]' END" if c == "search_text"
+             else f"coalesce(CAST({t}.{c} AS VARCHAR), '')" for c in CONTENT]
+    return f"concat_ws(' | ', {', '.join(shown)})"
+
+
+def _add_small(conn, found: Found, known: set, added: Added, progress) -> None:
+    """Summaries (titles and kinds), box.json (school names) and receipts (visits), in one insert
+    per table: DuckDB inserts a column of values far faster than row after row."""
+    items: dict[str, list] = {}  # item -> its row; a later file wins
+    files, boxes, visits = [], {}, {}
+    when = now()
+    for source in _fresh(found.summaries, known, added):
+        try:
+            with source.path.open(encoding="utf-8-sig", newline="") as f:
+                rows = [row for row in csv.DictReader(f)
+                        if isinstance(row.get("item"), str) and 0 < len(row["item"]) <= 200]
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            added.problems.append(f"{source.path} was not added ({e}); copy it again from the stick.")
+            continue
+        items.update((row["item"], [_unquote(sticks.CONTROL.sub("", row.get(c) or ""))[:500] for c in SUMMARY])
+                     for row in rows)
+        files.append([source.sha256, "summary", source.device, source.path.name, str(source.path), when, len(rows)])
+        progress(1)
+    for source, data in found.boxes:
+        if _is_new(source, known, added):
+            device = sticks.text(data, "device_id", 64)
+            if device == source.device and sticks.DEVICE.fullmatch(device):
+                boxes[device] = [device, sticks.text(data, "school"), sticks.text(data, "version", 40)]
+            files.append([source.sha256, "box", source.device, source.path.name, str(source.path), when, 0])
+    for source, data in found.receipts:  # when a field officer's stick was in the box, and its clock then
+        if _is_new(source, known, added):
+            device = sticks.text(data, "device_id", 64)
+            if sticks.DEVICE.fullmatch(device):
+                clock = data.get("clock") if isinstance(data.get("clock"), dict) else {}
+                bundles = data.get("bundles") if isinstance(data.get("bundles"), list) else []
+                ok = all(isinstance(b, dict) and b.get("status") in ("installed", "already installed") for b in bundles)
+                visits[source.sha256] = [source.sha256, device, sticks.text(data, "school"),
+                                         sticks.text(data, "finished", 40), sticks.text(clock, "state", 20), ok,
+                                         sticks.text(data, "export_problem")]
+            files.append([source.sha256, "receipt", source.device, source.path.name, str(source.path), when, 0])
+    insert(conn, "INSERT OR REPLACE INTO items", list(items.values()), 5)
+    insert(conn, "INSERT OR REPLACE INTO boxes", list(boxes.values()), 3)
+    insert(conn, "INSERT OR REPLACE INTO visits", list(visits.values()), 7)
+    insert(conn, "INSERT INTO files (sha256, kind, device, name, path, added, rows)", files, 7)
+
+
+def _unquote(text: str) -> str:
+    return text[1:] if text[:1] == "'" and text[1:2] and text[1] in FORMULA else text
