@@ -82,7 +82,17 @@ def _m3(db) -> None:
     db.execute("DROP TABLE items_fts_old")
 
 
-MIGRATIONS = [_m1, _m2, _m3]  # append, never edit: user_version counts how many ran
+def _m4(db) -> None:
+    # Every language as it is typed (server/search.py): titles and bodies indexed by language,
+    # Serbian and Uzbek in both alphabets, Serbian stems beside their words. The old body is
+    # kept, folded again, for the words of documents and subtitles the items' rows do not hold.
+    old = db.execute("SELECT items_fts.rowid, items.data, body FROM items_fts JOIN items ON items.rowid = items_fts.rowid")
+    rows = [(search.index_texts(item["title"]), search.index_texts(bodies(item)) + " " + search.index_text(body), rowid)
+            for rowid, item, body in ((r, json.loads(d), b) for r, d, b in old)]
+    db.conn.executemany("UPDATE items_fts SET title = ?, body = ? WHERE rowid = ?", rows)
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4]  # append, never edit: user_version counts how many ran
 
 
 @dataclass
@@ -426,9 +436,8 @@ class Catalog:
                        [(ref["sha256"], files[ref["sha256"]]["size"], files[ref["sha256"]]["mime"])
                         for ref in item.get("files", [])])
         db.execute("INSERT INTO items_fts (rowid, title, kind, body) VALUES (?, ?, ?, ?)",
-                   [rowid, search.index_text(" ".join(item["title"].values())),
-                    search.index_text(_kind_words(item)),
-                    search.index_text(" ".join(body_texts(item)) + " " + extra_text)])
+                   [rowid, search.index_texts(item["title"]), search.index_text(_kind_words(item)),
+                    search.index_texts(bodies(item)) + " " + search.index_text(extra_text)])
 
 
 def _kind_words(item: dict) -> str:
@@ -436,14 +445,25 @@ def _kind_words(item: dict) -> str:
     return names.search_words(item["kind"], tuple(item.get("audiences", [])))
 
 
+def bodies(item: dict) -> dict[str, str]:
+    """Every searchable text of an item but its titles, by language (each indexed as its
+    language is typed: server/search.py)."""
+    found: dict[str, list[str]] = {}
+    for name in ("description", "text"):
+        for lang, text in item.get(name, {}).items():
+            found.setdefault(lang, []).append(text)
+    for name in ("steps", "materials"):
+        for lang, lines in item.get(name, {}).items():
+            found.setdefault(lang, []).extend(lines)
+    for page in item.get("pages", []):
+        for lang, text in page.get("text", {}).items():
+            found.setdefault(lang, []).append(text)
+    for module in item.get("modules", []):
+        for lang, text in module.get("title", {}).items():
+            found.setdefault(lang, []).append(text)
+    return {lang: " ".join(texts) for lang, texts in found.items()}
+
+
 def body_texts(item: dict) -> Iterable[str]:
     """Every searchable text of an item but its titles, in every language."""
-    for name in ("description", "text"):
-        yield from item.get(name, {}).values()
-    for name in ("steps", "materials"):
-        for lines in item.get(name, {}).values():
-            yield from lines
-    for page in item.get("pages", []):
-        yield from page.get("text", {}).values()
-    for module in item.get("modules", []):
-        yield from module.get("title", {}).values()
+    return bodies(item).values()

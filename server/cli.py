@@ -72,6 +72,10 @@ def _main(argv: list[str] | None) -> int:
     from server.library import Library
 
     library = Library(settings["data_dir"])
+    if args.demo and settings["languages"] == settings_table.BY_NAME["languages"].default:
+        from server.languages import CODES
+
+        settings["languages"] = " ".join(CODES)  # the demo shows every language it speaks, unless told otherwise
     if args.demo and library.catalog.count() == 0:
         from content_mirror.demo import install_demo
 

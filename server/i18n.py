@@ -1,9 +1,11 @@
-"""Interface languages: gettext catalogs in server/translations/LANG/LC_MESSAGES/messages.mo.
+"""Interface languages: gettext catalogs in server/translations/FOLDER/LC_MESSAGES/messages.mo.
 
-Adding Uzbek is adding server/translations/uz/ (made with pybabel, see README); nothing else.
-The catalogs are read once with the standard library's gettext, so Babel is needed only to
-extract and compile them, not on the box. A request's language is ?lang=, then the `lang`
-cookie (a phone that chose keeps its choice), then Accept-Language, then the default setting.
+Which languages exist, their names, scripts and fallback chains are one table
+(server/languages.py); a box offers some of them (the setting `languages`). Adding a language
+is a row there and a catalog here (made with pybabel, see README). The catalogs are read once
+with the standard library's gettext, so Babel is needed only to extract and compile them, not
+on the box. A request's language is ?lang=, then the `lang` cookie (a phone that chose keeps
+its choice), then Accept-Language, then the default setting; only offered languages count.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 
 from flask import current_app, g, request
 
+from server.languages import BY_CODE, CODES, catalog_folder, chain, in_script
+from server.settings import BY_NAME
+
 FOLDER = Path(__file__).parent / "translations"
 SOURCE_LANGUAGE = "en"  # msgids are English
-ORDER = ("tg", "ru", "en")  # shown first, in this order; other catalogs follow by code
 
 
 def N_(message: str) -> str:
@@ -29,37 +33,55 @@ COOKIE = "lang"
 
 def _load() -> dict[str, gettext.NullTranslations]:
     catalogs: dict[str, gettext.NullTranslations] = {SOURCE_LANGUAGE: gettext.NullTranslations()}
-    for mo in sorted(FOLDER.glob("*/LC_MESSAGES/messages.mo")):
-        with mo.open("rb") as f:
-            catalogs[mo.parent.parent.name] = gettext.GNUTranslations(f)
+    for code in CODES:
+        mo = FOLDER / catalog_folder(code) / "LC_MESSAGES" / "messages.mo"
+        if mo.is_file():
+            with mo.open("rb") as f:
+                catalogs[code] = gettext.GNUTranslations(f)
     return catalogs
 
 
 CATALOGS = _load()
-LANGUAGES = tuple(sorted(CATALOGS, key=lambda code: (code not in ORDER, ORDER.index(code) if code in ORDER else 0, code)))
-NAMES = {code: ("English" if code == SOURCE_LANGUAGE else CATALOGS[code].gettext(NAME_KEY)) for code in LANGUAGES}
+LANGUAGES = tuple(code for code in CODES if code in CATALOGS)  # every interface language, in the table's order
+NAMES = {code: BY_CODE[code].name for code in LANGUAGES}
 
 
-# Where a text that is not in the reader's language is looked for next.
-FALLBACK = {"tg": ("tg", "ru", "en"), "ru": ("ru", "tg", "en"), "en": ("en", "ru", "tg")}
+def _setting(name: str):
+    """A setting of the running app; its default in an app that is not Sanduq's (a tool's, a test's)."""
+    found = current_app.extensions.get("sanduq")
+    return found.settings[name] if found else BY_NAME[name].default
+
+
+def offered() -> tuple[str, ...]:
+    """The interface languages this box offers (the setting `languages`), in the setting's order."""
+    return tuple(code for code in _setting("languages").split() if code in CATALOGS) or (SOURCE_LANGUAGE,)
 
 
 def pick(texts: dict, lang: str):
-    """The text (or list of lines) in LANG, or in the nearest language there is."""
-    for choice in FALLBACK.get(lang, (lang, "ru", "en", "tg")):
+    """The text (or list of lines) for a reader of LANG: in LANG, or in the nearest language there
+    is (languages.chain), Serbian in the reader's alphabet."""
+    for choice in chain(lang):
         if texts.get(choice):
-            return texts[choice]
-    return next(iter(texts.values()), "")
+            return _script(texts[choice], choice, lang)
+    for choice, text in texts.items():
+        if text:
+            return _script(text, choice, lang)
+    return ""
+
+
+def _script(text, content: str, reader: str):
+    return [in_script(line, content, reader) for line in text] if isinstance(text, list) \
+        else in_script(text, content, reader)
 
 
 def language() -> str:
     """The interface language of this request (cached on g)."""
     if "lang" not in g:
+        choices = offered()
         asked = request.args.get("lang") or request.cookies.get(COOKIE) or ""
-        if asked not in CATALOGS:
-            asked = (request.accept_languages.best_match(LANGUAGES)
-                     or current_app.extensions["sanduq"].settings["default_language"])
-        g.lang = asked if asked in CATALOGS else SOURCE_LANGUAGE
+        if asked not in choices:
+            asked = request.accept_languages.best_match(choices) or _setting("default_language")
+        g.lang = asked if asked in choices else choices[0]
     return g.lang
 
 
@@ -76,6 +98,6 @@ def ngettext_(singular: str, plural: str, n: int, **values) -> str:
 def remember_choice(response):
     """after_request: a phone that picked a language with ?lang= keeps it."""
     asked = request.args.get("lang")
-    if asked in CATALOGS and request.cookies.get(COOKIE) != asked:
+    if asked in offered() and request.cookies.get(COOKIE) != asked:
         response.set_cookie(COOKIE, asked, max_age=3 * 365 * 24 * 3600, samesite="Lax")
     return response

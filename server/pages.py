@@ -21,7 +21,8 @@ from server.errors import NotFound
 from server import health, players, usb_texts
 from usb_updater.status import UsbStatus
 from server.files import file_url
-from server.i18n import FALLBACK, LANGUAGES, NAMES, N_, gettext_, language, ngettext_, pick
+from server.i18n import NAMES, N_, gettext_, language, ngettext_, offered, pick
+from server.languages import chain
 from server.names import AGES, AUDIENCE_NAMES, KIND_NAMES, SUBJECT_NAMES
 from server.request_args import filters
 from server.settings import BY_NAME
@@ -32,7 +33,8 @@ PAGE_SIZE = 24
 # A content language on a card, shortened and in the reader's own script (never "TG" on a
 # Tajik page). A language without a short name here shows its code.
 SETTINGS_DEFAULT_NAME = BY_NAME["school_name"].default
-LANGUAGE_SHORT = {"tg": N_("Taj."), "ru": N_("Rus."), "en": N_("Eng.")}
+LANGUAGE_SHORT = {"tg": N_("Taj."), "ru": N_("Rus."), "en": N_("Eng."), "ky": N_("Kyr."), "uz": N_("Uzb."),
+                  "sr": N_("Serb."), "cnr": N_("Mont.")}
 
 
 KIND_EMOJI = {"video": "🎬", "audio": "🎵", "book": "📖", "document": "📄", "game": "🎲",
@@ -66,7 +68,7 @@ def file_for(item: dict, role: str, *, page: int | None = None, lang: str | None
     """The file of ROLE in LANG (the reader's language), else a language-neutral one, else the nearest."""
     found = {f.get("lang") or "": f for f in files_of(item, role, page=page)}
     lang = lang or language()
-    for choice in (lang, "", *FALLBACK.get(lang, ())):
+    for choice in (lang, "", *chain(lang)):
         if choice in found:
             return found[choice]
     return next(iter(found.values()), None)
@@ -82,7 +84,7 @@ def url_with(**changes) -> str:
 @bp.app_context_processor
 def helpers():
     lang = language()
-    return {"_": gettext_, "ngettext": ngettext_, "lang": lang, "languages": LANGUAGES,
+    return {"_": gettext_, "ngettext": ngettext_, "lang": lang, "languages": offered(),
             "language_names": NAMES, "asset": asset_url, "t": lambda texts: pick(texts or {}, lang),
             # Lists of lines (steps, materials) by the same rule as texts: the nearest language.
             "tl": lambda texts: pick(texts or {}, lang) or [],
@@ -203,11 +205,15 @@ def _lessons(item: dict) -> dict[str, dict]:
     return {x: found for x in wanted if (found := state().library.catalog.get(x))}
 
 
-def _document(item: dict) -> str | None:
+def _document(item: dict) -> dict | None:
+    """A Markdown document as HTML, with the language it is written in (which may not be the
+    reader's: a screen reader then reads it in its own voice)."""
     if item["kind"] != "document":
         return None
     main = file_for(item, "main")
-    return render_markdown(main["sha256"]) if main and main["mime"] == "text/markdown" else None
+    if not main or main["mime"] != "text/markdown":
+        return None
+    return {"html": render_markdown(main["sha256"]), "lang": main.get("lang") or (item.get("languages") or [""])[0]}
 
 
 @bp.get("/item/<item_id>/record")

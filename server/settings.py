@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from server.errors import SanduqError
+from server.languages import CODES
 
 CONFIG_FILE = Path("/etc/sanduq/sanduq.toml")
 
@@ -30,6 +31,14 @@ def _bool(text: str) -> bool:
     return text.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _languages(text: str) -> str:
+    """Language codes separated by spaces, each one the box knows (server/languages.py)."""
+    codes = text.split()
+    if not codes or any(code not in CODES for code in codes) or len(set(codes)) != len(codes):
+        raise ValueError(text)
+    return " ".join(codes)
+
+
 SETTINGS = [
     Setting("data_dir", "/var/lib/sanduq", "folder holding the catalog, the content store and usage logs", str),
     Setting("host", "0.0.0.0", "address the web server listens on", str),
@@ -38,6 +47,7 @@ SETTINGS = [
     Setting("public_host", "10.42.0.1", "the box's address on its own Wi-Fi: where the captive portal sends phones", str),
     Setting("school_name", "Sanduq", "name of this library, shown on pages and announced on the network", str),
     Setting("default_language", "tg", "interface and content language when the phone asks for none we have", str),
+    Setting("languages", "tg ru en", f"the interface languages this box offers, in the switcher's order (space-separated; known: {' '.join(CODES)})", _languages),
     Setting("trusted_keys_dir", "", "folder of trusted minisign public keys (*.pub); empty: DATA_DIR/trusted-keys", str),
     Setting("mount_roots", "/media /mnt /run/media /run/sanduq/sticks",
             "folders under which a mounted stick is looked at (space-separated)", str),

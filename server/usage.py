@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from content_mirror.manifest import ITEM_ID
-from server.i18n import LANGUAGES
+from server.languages import CODES as LANGUAGES
 from server.sqlite_files import is_damage
 from server import sqlite_files
 

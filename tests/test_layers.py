@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("server", "content_mirror", "usb_updater", "provisioning")
 
 LAYERS = {
-    0: ["server.errors", "server.settings", "server.fsutil", "server.sqlite_files",
+    0: ["server.errors", "server.languages", "server.settings", "server.fsutil", "server.sqlite_files",
         "content_mirror.manifest", "content_mirror.svgtext", "usb_updater.status"],
     1: ["server.search", "server.catalog", "server.store", "server.gamezip", "server.manifests",
         "server.library", "server.i18n", "server.names", "server.usage", "server.clock", "server.scrub", "server.importer",

@@ -32,6 +32,18 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The demo library served by waitress on 127.0.0.1, port 0, shared by a module's tests."""
+    yield from _demo_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def polyglot(tmp_path_factory):
+    """The demo library on a box that offers every language it knows."""
+    from server.languages import CODES
+
+    yield from _demo_site(tmp_path_factory, languages=" ".join(CODES))
+
+
+def _demo_site(tmp_path_factory, **settings):
     from content_mirror.demo import install_demo
     from server.app import close_app, create_app
     from server.library import Library
@@ -41,7 +53,7 @@ def site(tmp_path_factory):
     library = Library(data)
     install_demo(library)
     app = create_app({"data_dir": str(data), "usage_flush_seconds": 0.05,
-                      "status_dir": str(tmp_path_factory.mktemp("run"))}, library=library)
+                      "status_dir": str(tmp_path_factory.mktemp("run")), **settings}, library=library)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

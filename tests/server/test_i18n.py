@@ -68,24 +68,63 @@ def test_placeholders_survive_translation():
                     assert set(re.findall(r"%\(\w+\)s", source)) == set(re.findall(r"%\(\w+\)s", target)), (po, source)
 
 
-def test_a_new_language_is_only_a_catalog(tmp_path, monkeypatch):
+def test_a_language_is_a_row_in_the_table_and_a_catalog(tmp_path, monkeypatch):
+    """A catalog of a language the table knows is loaded; a folder the table does not know is not."""
     from babel.messages.catalog import Catalog
 
-    uz = Catalog(locale="uz")
-    uz.add(i18n.NAME_KEY, "Oʻzbekcha")
-    uz.add("Children", "Bolalar")
-    folder = tmp_path / "uz" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    for existing in CATALOGS:  # keep the others
-        target = tmp_path / existing.parts[-3] / "LC_MESSAGES"
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "messages.mo").write_bytes(existing.with_suffix(".mo").read_bytes())
-    with (folder / "messages.mo").open("wb") as f:
-        write_mo(f, uz)
+    for code, words in (("uz", "Bolalar"), ("xx", "Xx")):
+        catalog = Catalog(locale="uz")
+        catalog.add("Children", words)
+        folder = tmp_path / code / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        with (folder / "messages.mo").open("wb") as f:
+            write_mo(f, catalog)
     monkeypatch.setattr(i18n, "FOLDER", tmp_path)
     catalogs = i18n._load()
-    assert set(catalogs) == {"tg", "ru", "en", "uz"}
+    assert set(catalogs) == {"en", "uz"}
     assert catalogs["uz"].gettext("Children") == "Bolalar"
+
+
+def test_every_catalog_has_the_plural_forms_cldr_gives_its_language():
+    """gettext's plural expression must sort whole numbers into the same groups as CLDR's rules:
+    three for Russian, Serbian and Montenegrin, two for Tajik, Uzbek and Kyrgyz."""
+    import gettext
+
+    from babel import Locale
+
+    from server.languages import BY_CODE, catalog_folder
+
+    for code, language in BY_CODE.items():
+        if code == "en":
+            continue
+        with (i18n.FOLDER / catalog_folder(code) / "LC_MESSAGES" / "messages.mo").open("rb") as f:
+            catalog = gettext.GNUTranslations(f)
+        rule = Locale.parse(catalog_folder(code)).plural_form
+        groups = {}
+        for n in range(0, 1000):
+            groups.setdefault(rule(n), set()).add(catalog.plural(n))
+        assert len(groups) == language.plurals, code
+        assert all(len(forms) == 1 for forms in groups.values()), code  # one gettext form per CLDR group
+        assert len({next(iter(forms)) for forms in groups.values()}) == language.plurals, code
+
+
+def test_serbian_latin_is_the_cyrillic_catalog_letter_for_letter():
+    from server.languages import to_latin
+
+    with (i18n.FOLDER / "sr" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        cyrillic = {m.id: m.string for m in read_po(f) if m.id}
+    with (i18n.FOLDER / "sr_Latn" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        latin = {m.id: m.string for m in read_po(f) if m.id}
+    assert latin == {k: (tuple(map(to_latin, v)) if isinstance(v, tuple) else to_latin(v)) for k, v in cyrillic.items()}
+
+
+def test_uzbek_writes_o_and_g_with_the_modifier_letter():
+    import re
+
+    with (i18n.FOLDER / "uz" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        texts = [s for m in read_po(f) if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)]
+    assert [t for t in texts if re.search("[oOgG]['’‘`]", t)] == []
+    assert any("oʻ" in t or "gʻ" in t for t in texts)
 
 
 def test_one_fallback_rule_for_texts_and_lists(tmp_path):

@@ -55,7 +55,7 @@ def test_every_page_links_every_language_for_this_page(live):
 @pytest.mark.parametrize("item_id,expected", [
     ("video-count", ["<video", 'kind="subtitles"', 'srclang="tg"']),
     ("book-cat", ['class="book"', "Гурбача хоб аст.", "<audio"]),
-    ("doc-plan", ['<div class="doc"><p>Бозӣ бо рақамҳо']),  # its own heading repeated the title
+    ("doc-plan", ['<div class="doc" lang="tg"><p>Бозӣ бо рақамҳо']),  # its own heading repeated the title; in its language
     ("tip-sleep", ["Ҳар шаб дар як вақт хобонед."]),
     ("act-shapes", ["<ol class=\"steps\">", "<li>Шаклҳоро буред</li>"]),
     ("course-start", ["Дарси аввал", 'href="/item/doc-plan"', "/item/course-start/record"]),

@@ -99,3 +99,63 @@ def test_the_words_of_a_bloom_book_are_searched_in_each_of_its_languages(demo):
     # Words that are only inside the BloomPub's pages, not in its title or description.
     assert "book-yard-animals" in [item["id"] for item in found(demo, "алаф")]
     assert "book-yard-animals" in [item["id"] for item in found(demo, "траву")]
+
+
+# --- Every language as people type it (issue 14) ---
+
+def ids(client, query: str, lang: str = "tg") -> list[str]:
+    return [item["id"] for item in found(client, query, lang)]
+
+
+@pytest.mark.parametrize("query,item", [
+    # Kyrgyz ң ө ү typed as н о у on a Russian keyboard, and as written
+    ("Түстөрдү", "video-colours"), ("тустордү", "video-colours"), ("тусторду", "video-colours"),
+    ("үйрөнөбүз", "video-colours"), ("уйронобуз", "video-colours"),
+    # Uzbek oʻ and gʻ however the apostrophe is typed, and Uzbek in Cyrillic finding Latin
+    ("o'rganamiz", "video-colours"), ("o’rganamiz", "video-colours"), ("o‘rganamiz", "video-colours"),
+    ("o`rganamiz", "video-colours"), ("oʻrganamiz", "video-colours"), ("ўрганамиз", "video-colours"),
+    ("урганамиз", "video-colours"), ("urug'", "audio-story-little-seed"), ("уруғ", "audio-story-little-seed"),
+    ("шта", None), ("beshta olma", "book-five-apples"), ("бешта олма", "book-five-apples"),
+    ("ҳовлида", "book-yard-animals"), ("xovlida", None), ("ko'zgusi", "activity-feelings-mirror"),
+    ("кўзгуси", "activity-feelings-mirror"), ("qidiramiz", "activity-colour-hunt"), ("қидирамиз", "activity-colour-hunt"),
+    # Serbian: Cyrillic and Latin find each other; Latin without diacritics finds them; word forms
+    ("jabuka", "book-five-apples"), ("јабука", "book-five-apples"), ("jabuke", "book-five-apples"),
+    ("osecam", "book-how-do-i-feel"), ("осећам", "book-how-do-i-feel"), ("osećanja", "activity-feelings-mirror"),
+    ("dvoristu", "book-yard-animals"), ("dvorište", "book-yard-animals"), ("bojimo", None),
+    ("brojanje", "activity-counting-walk"), ("šetnja", "activity-counting-walk"), ("setnja", "activity-counting-walk"),
+])
+def test_each_language_is_found_as_people_type_it(demo, query, item):
+    found_ids = ids(demo, query)
+    if item is None:
+        return  # (a word that must only not break the search)
+    assert item in found_ids, (query, found_ids)
+
+
+@pytest.mark.parametrize("typed", ["oʻ", "o'", "o’", "o‘", "o`", "oʼ"])
+def test_every_way_of_typing_o_with_its_apostrophe_is_one_letter(typed):
+    assert search.fold(typed + "rik") == "oʻrik" and search.fold(typed.upper() + "RIK") == "oʻrik"
+    assert search.fold("g" + typed[1:] + "isht") == "gʻisht"
+    assert search.fold("ma'lumot") == "maʼlumot"  # the tutuq belgisi inside a word
+
+
+def test_the_folding_tables_letter_by_letter():
+    from server.languages import to_cyrillic, to_latin
+
+    assert search.fold("ғқҳҷӯӣёәөүңў") == "гкхчуиеаоуну"
+    assert search.fold("Đak") == "djak"
+    cyrillic = "абвгдђежзијклљмнњопрстћуфхцчџш"
+    latin = ["a", "b", "v", "g", "d", "đ", "e", "ž", "z", "i", "j", "k", "l", "lj", "m", "n", "nj", "o", "p", "r", "s",
+             "t", "ć", "u", "f", "h", "c", "č", "dž", "š"]
+    assert [to_latin(c) for c in cyrillic] == latin
+    assert [to_cyrillic(x) for x in latin] == list(cyrillic)
+    assert [to_latin(c.upper()) for c in cyrillic] == [x.capitalize() for x in latin]
+    assert to_latin("ЉУБАВ и Џем") == "LJUBAV i Džem" and to_cyrillic("Ljubav, NJIVA, PDF, Wi-Fi") == "Љубав, ЊИВА, PDF, Wi-Fi"
+    assert to_latin("с\u0301утра") == "śutra" and to_cyrillic("iźesti") == "из\u0301ести"
+    assert search.uz_latin("шаҳар ўрик ғишт қовун ёз юлдуз ер") == "shahar oʻrik gʻisht qovun yoz yulduz yer"
+    assert search.fold(search.uz_cyrillic("shahar oʻrik gʻisht qovun yoz yulduz")) == search.fold("шаҳар ўрик ғишт қовун ёз юлдуз")
+
+
+def test_a_query_is_only_text_in_every_language():
+    for query in ('o\'"*) OR NEAR(', "ђак\" OR *", "кућа AND ) (", "'''", "ʻʻ"):
+        expression = search.match_expression(query)
+        assert expression is None or expression.count('"') % 2 == 0
