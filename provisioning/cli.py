@@ -40,10 +40,13 @@ def parser() -> argparse.ArgumentParser:
     poster_cmd = commands.add_parser(
         "poster", help="write the A4 classroom poster (SVG) with the two QR codes",
         description="Write a printable A4 poster: a QR code that joins the Wi-Fi, one that "
-                    "opens the library, and three steps in Tajik, Russian and English.")
+                    "opens the library, and three steps in the box's languages.")
     _wifi_arguments(poster_cmd)
     poster_cmd.add_argument("--url", default=PORTAL_URL, help="the library's address")
     poster_cmd.add_argument("--school", metavar="NAME", help="the school's name, printed at the top")
+    poster_cmd.add_argument("--languages", default="tg ru en", metavar="CODES",
+                            help="the poster's languages, up to four, space-separated (default: \"tg ru en\"; "
+                                 "known: tg ru en ky uz sr sr-Latn cnr)")
     poster_cmd.add_argument("--out", type=Path, required=True, metavar="FILE.svg", help="where to write it")
     return p
 
@@ -59,7 +62,8 @@ def _main(argv: list[str] | None) -> int:
     elif args.command == "poster":
         from provisioning import poster
 
-        path, what = poster.write(args.out, args.ssid, passphrase, url=args.url, school=args.school)
+        path, what = poster.write(args.out, args.ssid, passphrase, url=args.url, school=args.school,
+                                  languages=tuple(args.languages.split()))
         print(f"{what:9} {path} (open it in a browser and print on A4)")
     return 0
 

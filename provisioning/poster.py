@@ -1,7 +1,7 @@
 """`sanduq-provision poster`: the A4 sheet for the classroom wall, as SVG.
 
-Two QR codes (join the Wi-Fi; open the library) and three steps in Tajik, Russian and
-English. Black on white only, big type, codes 64 mm wide with their quiet zone: it must
+Two QR codes (join the Wi-Fi; open the library) and three steps in the box's languages
+(Tajik, Russian and English unless told: Kyrgyz, Russian and Uzbek in Osh). Black on white only, big type, codes 64 mm wide with their quiet zone: it must
 survive a tired office printer and be read from a step away.
 """
 
@@ -12,38 +12,59 @@ from xml.sax.saxutils import escape
 
 import segno
 
-from provisioning.files import ConfigFile, install
 from content_mirror.svgtext import FONT, MONO, fit, text, wrap
+from provisioning.files import ConfigFile, install
 from provisioning.wifi import PORTAL_URL, check_passphrase, check_ssid
+from server.errors import BadRequest
+from server.languages import BY_CODE, to_latin
 
 WIDTH, HEIGHT, MARGIN = 210, 297, 12  # A4, in millimetres (the viewBox's unit)
 CODE = 64  # each QR code's side, quiet zone included
-LIBRARY = ("Китобхона", "Библиотека", "Library")
-PASSWORD = "Парол · Пароль · Password:"
-NO_PASSWORD = "Бе парол · Без пароля · No password"
-
-# {ssid} and {url} are filled in; a native speaker's wording, short enough to read aloud.
-STEPS = [
-    ("Тоҷикӣ", [
+# Each language's words and steps ({ssid} and {url} are filled in): a native speaker's wording,
+# short enough to read aloud. Android has no Tajik, Kyrgyz or Uzbek: those phones ask in Russian
+# or English, so the steps quote those buttons. Serbian Latin is the Cyrillic, letter for letter.
+Words = tuple[str, str, str, list[str]]  # library, password, no password, the three steps
+WORDS: dict[str, Words] = {
+    "tg": ("Китобхона", "Парол", "Бе парол", [
         "Ба шабакаи Wi-Fi «{ssid}» пайваст шавед (QR-коди чапро скан кунед).",
-        # Android has no Tajik: the phone asks in Russian or English, so the buttons are quoted so.
-        "Дар Android: агар телефон нависад, ки интернет нест, тугмаи «Оставаться на связи» "
-        "ё «Да»-ро (Stay connected, Yes) пахш кунед.",
+        "Дар Android: агар телефон нависад, ки интернет нест, тугмаи «Оставаться на связи» ё «Да»-ро (Stay connected, Yes) пахш кунед.",
         "Китобхонаро кушоед: QR-коди ростро скан кунед ё {url}-ро дар браузер кушоед.",
     ]),
-    ("Русский", [
+    "ru": ("Библиотека", "Пароль", "Без пароля", [
         "Подключитесь к Wi-Fi «{ssid}» (отсканируйте левый QR-код).",
-        "На Android: если телефон пишет, что нет доступа к интернету, нажмите "
-        "«Оставаться на связи» или «Да».",
+        "На Android: если телефон пишет, что нет доступа к интернету, нажмите «Оставаться на связи» или «Да».",
         "Откройте библиотеку: отсканируйте правый QR-код или откройте в браузере {url}",
     ]),
-    ("English", [
-        "Connect to the Wi-Fi \u201c{ssid}\u201d (scan the left code).",
-        "On Android, when the phone says the network has no internet, tap \u201cStay connected\u201d "
-        "(or \u201cYes\u201d).",
+    "en": ("Library", "Password", "No password", [
+        "Connect to the Wi-Fi “{ssid}” (scan the left code).",
+        "On Android, when the phone says the network has no internet, tap “Stay connected” (or “Yes”).",
         "Open the library: scan the right code, or open {url} in the browser.",
     ]),
-]
+    "ky": ("Китепкана", "Сырсөз", "Сырсөзсүз", [
+        "«{ssid}» Wi-Fi тармагына туташыңыз (сол жактагы QR-кодду скандаңыз).",
+        "Android телефондо: эгер телефон интернетке кирүү жок деп жазса, «Оставаться на связи» же «Да» (Stay connected, Yes) баскычын басыңыз.",
+        "Китепкананы ачыңыз: оң жактагы QR-кодду скандаңыз же бул даректи браузерде ачыңыз: {url}",
+    ]),
+    "uz": ("Kutubxona", "Parol", "Parolsiz", [
+        "«{ssid}» Wi-Fi tarmogʻiga ulaning (chapdagi QR-kodni skanerlang).",
+        "Android telefonda: agar telefon internetga ulanish yoʻqligini yozsa, «Оставаться на связи» yoki «Да» (Stay connected, Yes) tugmasini bosing.",
+        "Kutubxonani oching: oʻngdagi QR-kodni skanerlang yoki brauzerda ushbu manzilni oching: {url}",
+    ]),
+    "sr": ("Библиотека", "Лозинка", "Без лозинке", [
+        "Повежите се на Wi-Fi мрежу „{ssid}“ (скенирајте леви QR код).",
+        "На Android телефону: ако телефон пише да нема приступа интернету, додирните „Остани повезан“ или „Да“.",
+        "Отворите библиотеку: скенирајте десни QR код или у прегледачу отворите {url}",
+    ]),
+    "cnr": ("Biblioteka", "Lozinka", "Bez lozinke", [
+        "Povežite se na Wi-Fi mrežu „{ssid}“ (skenirajte lijevi QR kod).",
+        "Na Android telefonu: ako telefon piše da nema pristupa internetu, dodirnite „Ostani povezan“ ili „Da“.",
+        "Otvorite biblioteku: skenirajte desni QR kod ili u pretraživaču otvorite {url}",
+    ]),
+}
+WORDS["sr-Latn"] = (to_latin(WORDS["sr"][0]), to_latin(WORDS["sr"][1]), to_latin(WORDS["sr"][2]),
+                    [to_latin(step) for step in WORDS["sr"][3]])
+LANGUAGES = ("tg", "ru", "en")  # the default: a box in Tajikistan
+MAX_LANGUAGES = 4  # more would not fit the steps in type a parent can read from a step away
 
 
 def wifi_uri(ssid: str, passphrase: str | None) -> str:
@@ -56,20 +77,34 @@ def wifi_uri(ssid: str, passphrase: str | None) -> str:
     return f"WIFI:T:WPA;S:{esc(ssid)};P:{esc(passphrase)};;"
 
 
+def check_languages(text: str) -> tuple[str, ...]:
+    """The poster's language codes in TEXT (space-separated), or a BadRequest saying which exist."""
+    codes = tuple(text.split())
+    if not codes or len(codes) > MAX_LANGUAGES or len(set(codes)) != len(codes) or set(codes) - set(WORDS):
+        raise BadRequest(f"{text!r}: give one to {MAX_LANGUAGES} of the languages {' '.join(WORDS)}, separated "
+                         "by spaces, e.g. \"ky ru uz\" for a box in Osh.")
+    return codes
+
+
 def write(out: Path, ssid: str, passphrase: str | None, *, url: str = PORTAL_URL,
-          school: str | None = None) -> tuple[Path, str]:
+          school: str | None = None, languages: tuple[str, ...] = LANGUAGES) -> tuple[Path, str]:
     """Check the values, then write the poster to OUT; return (path, "wrote" or "unchanged")."""
     ssid = check_ssid(ssid)
     passphrase = None if passphrase is None else check_passphrase(passphrase)
-    svg = render(ssid, passphrase, url=url, school=school)
+    languages = check_languages(" ".join(languages))
+    svg = render(ssid, passphrase, url=url, school=school, languages=languages)
     out = Path(out).absolute()
     return install([ConfigFile(PurePosixPath("/", out.name), svg)], out.parent)[0]
 
 
-def render(ssid: str, passphrase: str | None, *, url: str = PORTAL_URL, school: str | None = None) -> str:
+def render(ssid: str, passphrase: str | None, *, url: str = PORTAL_URL, school: str | None = None,
+           languages: tuple[str, ...] = LANGUAGES) -> str:
     """The poster as SVG text."""
     full = WIDTH - 2 * MARGIN
-    library = " · ".join(LIBRARY)
+    libraries = list(dict.fromkeys(WORDS[code][0] for code in languages))  # Russian and Serbian say it alike
+    library = " · ".join(libraries)
+    password = " · ".join(dict.fromkeys(WORDS[code][1] for code in languages)) + ":"
+    no_password = " · ".join(dict.fromkeys(WORDS[code][2] for code in languages))
     title = school or library
     out = [text(WIDTH / 2, MARGIN + 10, title, fit(title, 10, full, bold=True), bold=True)]
     y = MARGIN + 10
@@ -78,11 +113,12 @@ def render(ssid: str, passphrase: str | None, *, url: str = PORTAL_URL, school: 
         out.append(text(WIDTH / 2, y, library, fit(library, 6.5, full)))
     y += 6
     left, right = MARGIN + 3, WIDTH - MARGIN - 3 - CODE
-    # Each code is marked with the number of its step; the library's in all three languages.
+    # Each code is marked with the number of its step; the library's in every language.
     out += [_step_mark(left + 8, y + 6, 1), text(left + 17, y + 8.4, "Wi-Fi", 7, bold=True, anchor="start")]
     out.append(_step_mark(right + 8, y + 6, 3))
-    for i, word in enumerate(LIBRARY):
-        out.append(text(right + 17, y + 2.6 + 4.2 * i, word, 3.8, bold=True, anchor="start"))
+    for i, word in enumerate(libraries):
+        out.append(text(right + 17, y + 2.6 + 4.2 * i * 3 / max(len(libraries), 3), word,
+                        3.8 * min(1, 3 / len(libraries)), bold=True, anchor="start"))
     y += 14
     out += [_qr(wifi_uri(ssid, passphrase), left, y), _qr(url, right, y)]
     y += CODE + 8
@@ -90,19 +126,19 @@ def render(ssid: str, passphrase: str | None, *, url: str = PORTAL_URL, school: 
     out.append(text(right + CODE / 2, y, url, fit(url, 6, CODE + 6, mono=True), mono=True))
     y += 10
     if passphrase is None:
-        out.append(text(WIDTH / 2, y, NO_PASSWORD, 5.5))
-    elif fit(PASSWORD + " " + passphrase, 6, full, mono=True) >= 5:
-        size = fit(PASSWORD + " " + passphrase, 6, full, mono=True)
+        out.append(text(WIDTH / 2, y, no_password, fit(no_password, 5.5, full)))
+    elif fit(password + " " + passphrase, 6, full, mono=True) >= 5:
+        size = fit(password + " " + passphrase, 6, full, mono=True)
         out.append(f'<text x="{WIDTH / 2}" y="{y}" font-size="{size:.2f}" text-anchor="middle">'
-                   f'{escape(PASSWORD)} <tspan font-family="{MONO}" font-weight="bold">'
+                   f'{escape(password)} <tspan font-family="{MONO}" font-weight="bold">'
                    f'{escape(passphrase)}</tspan></text>')
     else:  # a long key gets a line of its own, as large as it can be
-        out.append(text(WIDTH / 2, y, PASSWORD, 5))
+        out.append(text(WIDTH / 2, y, password, fit(password, 5, full)))
         y += 7
         out.append(text(WIDTH / 2, y, passphrase, fit(passphrase, 6, full, mono=True), bold=True, mono=True))
     y += 5
     out.append(f'<line x1="{MARGIN}" y1="{y}" x2="{WIDTH - MARGIN}" y2="{y}" stroke="#000" stroke-width="0.5"/>')
-    out += _steps(y + 3, ssid, url)
+    out += _steps(y + 3, ssid, url, languages)
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}mm" height="{HEIGHT}mm" '
@@ -114,12 +150,12 @@ def render(ssid: str, passphrase: str | None, *, url: str = PORTAL_URL, school: 
     ])
 
 
-def _steps(top: float, ssid: str, url: str) -> list[str]:
-    """The three languages' steps, in the largest type that fits the rest of the page."""
+def _steps(top: float, ssid: str, url: str, languages: tuple[str, ...]) -> list[str]:
+    """Each language's steps, in the largest type that fits the rest of the page."""
     width = WIDTH - 2 * MARGIN - 9
     for size in (x / 10 for x in range(60, 29, -1)):
         out, y = [], top
-        for language, steps in STEPS:
+        for language, steps in ((BY_CODE[code].name, WORDS[code][3]) for code in languages):
             y += size * 1.8
             out.append(text(MARGIN, y, language, size * 1.1, bold=True, anchor="start"))
             for number, step in enumerate(steps, 1):

@@ -36,7 +36,8 @@ LAYERS = {
         "content_mirror.report.intake",
         "content_mirror.report.texts", "content_mirror.report.figures", "content_mirror.report.charts",
         "content_mirror.report.page", "content_mirror.report.workbook", "content_mirror.report.outward",
-        "content_mirror.report.cli"],
+        "content_mirror.report.cli",
+        "server.translations.serbian_latin"],
 }
 LAYER = {module: n for n, modules in LAYERS.items() for module in modules}
 

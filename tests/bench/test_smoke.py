@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow  # each script builds its own library or store and
     "pdfbook",
     "report",
     "scrub",
+    "search",
     "takehome",
     "video",
     # These start server processes under hundreds of connections, or mount a stick image.

@@ -36,3 +36,15 @@ def test_a_real_run(tmp_path):
                  "--root", str(tmp_path / "new"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_a_kyrgyz_box_gets_its_countrys_channels(tmp_path):
+    """Kyrgyzstan is not in the kernel's regulatory database: channels 1 to 11, never 13."""
+    refused = run("hotspot", "--ssid", "Китепкана", "--passphrase", "kitep2026", "--country", "kg",
+                  "--channel", "13", "--root", str(tmp_path / "refused"))
+    assert refused.returncode == 2 and "choose 1 to 11" in refused.stderr and not (tmp_path / "refused").exists()
+    made = run("hotspot", "--ssid", "Китепкана", "--passphrase", "kitep2026", "--country", "KG",
+               "--channel", "11", "--backend", "hostapd", "--root", str(tmp_path))
+    assert made.returncode == 0, made.stderr
+    written = "\n".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file())
+    assert "country_code=KG" in written and "channel=11" in written

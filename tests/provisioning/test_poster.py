@@ -79,3 +79,39 @@ def test_control_characters_never_reach_the_svg():
     from content_mirror.svgtext import text
 
     assert text(0, 0, "Як\x07 ду\x1b", 10).endswith(">Як ду</text>")
+
+
+@pytest.mark.parametrize("languages,expected", [
+    (("ky", "ru", "uz"), ("Кыргызча", "Oʻzbekcha", "сол жактагы QR-кодду", "chapdagi QR-kodni", "Китепкана",
+                          "Kutubxona", "Сырсөз · Пароль · Parol:")),
+    (("sr", "sr-Latn", "cnr", "en"), ("Српски", "Srpski", "Crnogorski", "леви QR код", "levi QR kod", "lijevi QR kod",
+                                      "Biblioteka", "Лозинка · Lozinka · Password:")),
+])
+def test_a_poster_in_the_boxs_own_languages_fits_and_scans(tmp_path, languages, expected):
+    rsvg, zbarimg = need_tool("rsvg-convert"), need_tool("zbarimg")
+    svg = render("Китепкана", "kitep 2026", school="Бала бакча №7, Ош", languages=languages)
+    root = ET.fromstring(svg)
+    words = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
+    for text in expected:
+        assert text in words, text
+    assert "Тоҷикӣ" not in words
+    for t in root.iter(f"{SVG}text"):
+        content, x, size = "".join(t.itertext()), float(t.get("x")), float(t.get("font-size"))
+        width = advance(content, size, bold=t.get("font-weight") == "bold", mono="Mono" in (t.get("font-family") or ""))
+        start = {"start": x, "middle": x - width / 2, "end": x - width}[t.get("text-anchor")]
+        assert MARGIN - 1 <= start and start + width <= WIDTH - MARGIN + 1, content
+        assert MARGIN - 1 <= float(t.get("y")) <= HEIGHT - MARGIN + 1 and size >= 3.0, content
+    (tmp_path / "poster.svg").write_text(svg)
+    subprocess.run([rsvg, "--width", "1240", "-o", tmp_path / "poster.png", tmp_path / "poster.svg"], check=True)
+    result = subprocess.run([zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", tmp_path / "poster.png"],
+                            capture_output=True, timeout=60)
+    assert sorted(result.stdout.decode("utf-8").splitlines()) == sorted([wifi_uri("Китепкана", "kitep 2026"),
+                                                                        "http://10.42.0.1/"])
+
+
+def test_a_poster_refuses_languages_it_does_not_have(capsys, tmp_path):
+    for languages in ("ky xx", "tg ru en ky uz", "ru ru", ""):
+        assert main(["poster", "--ssid", "Китепкана", "--open", "--languages", languages,
+                     "--out", str(tmp_path / "p.svg")]) == 2
+        assert "give one to 4 of the languages" in capsys.readouterr().err
+    assert not (tmp_path / "p.svg").exists()

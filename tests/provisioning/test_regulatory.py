@@ -18,6 +18,7 @@ def test_the_table_holds_every_iso_code_and_nothing_else():
     ("RU", 13), ("UZ", 13), ("KZ", 13), ("DE", 13), ("JP", 13), ("CA", 13),
     ("US", 11), ("PR", 11),  # FCC rules
     ("TJ", 11), ("KG", 11),  # not in the regulatory database: the kernel's world rules
+    ("RS", 13), ("ME", 13),  # the programme's five countries: TJ, KG, UZ, RS, ME
 ])
 def test_channels_by_country(country, last):
     assert channels(country) == range(1, last + 1)
