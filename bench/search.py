@@ -114,7 +114,7 @@ def main() -> None:
         speeds = {}
         for name, module in (("today", search_now), ("before", before)):
             catalog = rebuild(Path(tmp) / name, module, items)
-            speeds[name] = [min(timed(catalog, module, q) for _ in range(3)) for q in (words, pairs)]
+            speeds[name] = [min(timed(catalog, module, q) for _ in range(7)) for q in (words, pairs)]
             catalog.close()
     for n, label in enumerate(("200 real words", "200 word pairs")):
         ratio = speeds["today"][n] / speeds["before"][n]

@@ -27,6 +27,7 @@ from typing import Iterator
 
 from server import __version__, sqlite_files
 from server.fsutil import atomic_file, write_atomically
+from server.languages import chain
 from server.library import Library
 from server.settings import BY_NAME
 from server.usage import SCHEMA
@@ -35,7 +36,8 @@ from usb_updater.xapi import VERBS, statement
 FIELDS = ("id", "time", "type", "item", "value", "lang", "text", "clock")
 FORMULA = ("=", "+", "-", "@", "|", "%", "\t", "\r")  # how a spreadsheet cell starts a formula
 SUMMARY_COLUMNS = ["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "last_opened",
-                   "saved"]  # last: a column added later goes at the end, where old readers ignore it
+                   "saved", "title_ky", "title_uz", "title_sr", "title_cnr"]  # a column added later goes at the end,
+# where old readers ignore it
 # clock (server/clock.py): synced, unconfirmed or behind; empty for events older than the column.
 CSV_COLUMNS = ["event_id", "device", "time", "type", "item", "title", "kind", "value", "language", "search_text",
                "clock"]
@@ -249,15 +251,20 @@ def _summary(conn: sqlite3.Connection, writer, device_id: str, item) -> int:
             "WHERE type IN ('opened', 'finished', 'saved') AND item IS NOT NULL AND item != '' "
             "GROUP BY item_id ORDER BY 2 DESC, item_id"):
         found = item(item_id) or {"title": {}, "kind": ""}
-        writer.writerow(safe_row([device_id, item_id, found["title"].get("tg", ""), found["title"].get("ru", ""),
-                                  found["title"].get("en", ""), found["kind"], opened, finished, _clean(last),
-                                  saved]))
+        titles = found["title"]
+        writer.writerow(safe_row([device_id, item_id, titles.get("tg", ""), titles.get("ru", ""), titles.get("en", ""),
+                                  found["kind"], opened, finished, _clean(last), saved,
+                                  *(titles.get(lang, "") for lang in ("ky", "uz", "sr", "cnr"))]))
         count += 1
     return count
 
 
 def _title(item: dict | None) -> str:
-    return (item["title"].get("en") or next(iter(item["title"].values()), "")) if item else ""
+    """The title a programme officer reads in the CSV: English, else the nearest (languages.chain)."""
+    if not item:
+        return ""
+    return next((item["title"][lang] for lang in chain("en") if item["title"].get(lang)),
+                next(iter(item["title"].values()), ""))
 
 
 def finite(value: object) -> bool:

@@ -86,7 +86,7 @@ def test_usage_goes_out_once_per_event_with_stable_ids(box, settings, stick):
     assert summary == [{"device": box.device_id, "item": "video-count", "title_tg": "Ҳисоб то панҷ",
                         "title_ru": "Счёт до пяти", "title_en": "Counting to five", "kind": "video",
                         "opened": "1", "finished": "1", "last_opened": rows[0]["time"],
-                        "saved": "1"}]
+                        "saved": "1", "title_ky": "", "title_uz": "", "title_sr": "", "title_cnr": ""}]
     written = process_stick(box, stick, settings).exports  # the same stick again: nothing new to write
     assert [w["file"].rsplit("/", 1)[1] for w in written] == ["summary.csv"] and month_csv.read_bytes() == first
 
