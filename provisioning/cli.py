@@ -1,14 +1,20 @@
-"""sanduq-provision: make a Raspberry Pi a Sanduq box (see INTERFACES.md)."""
+"""sanduq-provision: make a Raspberry Pi a Sanduq box (see INTERFACES.md).
+
+What a technician reads (a refusal, the next step) is in the language of `--lang` (or
+SANDUQ_LANG), from the box's own catalogs; English when neither says. Commands stay as typed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from provisioning import hotspot
 from provisioning.wifi import PORTAL_URL, make_hotspot
-from server.errors import run_cli
+from server.errors import SanduqError, run_cli
+from server.i18n import CATALOGS, N_
 
 
 def _wifi_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,6 +27,8 @@ def _wifi_arguments(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sanduq-provision", description="Make a Raspberry Pi a Sanduq box.")
+    p.add_argument("--lang", choices=sorted(CATALOGS), default=os.environ.get("SANDUQ_LANG", "en"),
+                   help="the language of what this command says (default: SANDUQ_LANG, else English)")
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     hotspot_cmd = commands.add_parser(
         "hotspot", help="write the hotspot and captive DNS configuration",
@@ -51,20 +59,39 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+PRINT_IT = N_("open it in a browser and print it on A4")
+
+
+def say(lang: str, template: str, **values) -> str:
+    """TEMPLATE (an English msgid) in LANG, filled with VALUES."""
+    catalog = CATALOGS.get(lang, CATALOGS["en"])
+    return catalog.gettext(template) % values if values else catalog.gettext(template)
+
+
 def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SanduqError as e:  # one place turns a refusal into the technician's language
+        if e.template:
+            e.message = say(args.lang, e.template, **e.values)
+        raise
+
+
+def _run(args) -> int:
     passphrase = None if args.open else args.passphrase
     if args.command == "hotspot":
         h = make_hotspot(args.ssid, passphrase, args.country, args.channel)
         for path, what in hotspot.write(h, args.backend, args.root):
             print(f"{what:9} {path}")
-        print(hotspot.NEXT_STEP[args.backend])
+        template, command = hotspot.NEXT_STEP[args.backend]
+        print(say(args.lang, template, command=command))
     elif args.command == "poster":
         from provisioning import poster
 
         path, what = poster.write(args.out, args.ssid, passphrase, url=args.url, school=args.school,
                                   languages=tuple(args.languages.split()))
-        print(f"{what:9} {path} (open it in a browser and print on A4)")
+        print(f"{what:9} {path} ({say(args.lang, PRINT_IT)})")
     return 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from server.errors import SanduqError
 from server.fsutil import write_atomically
+from server.i18n import N_
 
 # The first line of every file we write. It tells a person not to edit by hand, and tells
 # us which files are ours to remove when the other backend is chosen.
@@ -43,8 +44,9 @@ def install(files: list[ConfigFile], root: Path) -> list[tuple[Path, str]]:
                 continue
             write_atomically(target, data, mode=f.mode)  # the mode is set before a byte is written
         except OSError as e:
-            raise SanduqError(f"Cannot write {target} ({e.strerror}); run the command as root, "
-                              "or have it write to a folder you can write to.") from None
+            raise SanduqError.said(N_("Cannot write %(target)s (%(why)s); run the command as root, "
+                                      "or have it write to a folder you can write to."),
+                                   target=str(target), why=e.strerror) from None
         done.append((target, "wrote"))
     return done
 
@@ -63,7 +65,8 @@ def remove_ours(paths: list[PurePosixPath], root: Path) -> list[tuple[Path, str]
         except FileNotFoundError:
             continue
         except OSError as e:
-            raise SanduqError(f"Cannot remove {target} ({e.strerror}); run the command as root.") from None
+            raise SanduqError.said(N_("Cannot remove %(target)s (%(why)s); run the command as root."),
+                                   target=str(target), why=e.strerror) from None
     return done
 
 

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from provisioning import dnsmasq, hostapd, networkmanager
 from provisioning.files import MARKER, ConfigFile, install, remove_ours
 from provisioning.wifi import Hotspot
+from server.i18n import N_
 
 BACKENDS = ("networkmanager", "hostapd")
 COUNTRY_CONF = PurePosixPath("/etc/modprobe.d/sanduq-wifi-country.conf")
@@ -44,9 +45,10 @@ def write(h: Hotspot, backend: str, root: Path = Path("/")) -> list[tuple[Path, 
     return install(wanted, root) + remove_ours(stale, root)
 
 
+# What to run next: a sentence (translated where it is printed) and the command (never).
 NEXT_STEP = {
-    "networkmanager": "Start it with: nmcli connection reload && nmcli connection up "
-                      f"{networkmanager.CONNECTION_ID}",
-    "hostapd": "Start it with: systemctl restart systemd-networkd dnsmasq hostapd "
-               "(each enabled, hostapd unmasked)",
+    "networkmanager": (N_("Start it with: %(command)s"),
+                       f"nmcli connection reload && nmcli connection up {networkmanager.CONNECTION_ID}"),
+    "hostapd": (N_("Start it with: %(command)s (each enabled, hostapd unmasked)"),
+                "systemctl restart systemd-networkd dnsmasq hostapd"),
 }

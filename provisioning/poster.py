@@ -17,6 +17,7 @@ from provisioning.files import ConfigFile, install
 from provisioning.wifi import PORTAL_URL, check_passphrase, check_ssid
 from server.errors import BadRequest
 from server.languages import BY_CODE, to_latin
+from server.i18n import N_
 
 WIDTH, HEIGHT, MARGIN = 210, 297, 12  # A4, in millimetres (the viewBox's unit)
 CODE = 64  # each QR code's side, quiet zone included
@@ -81,8 +82,9 @@ def check_languages(text: str) -> tuple[str, ...]:
     """The poster's language codes in TEXT (space-separated), or a BadRequest saying which exist."""
     codes = tuple(text.split())
     if not codes or len(codes) > MAX_LANGUAGES or len(set(codes)) != len(codes) or set(codes) - set(WORDS):
-        raise BadRequest(f"{text!r}: give one to {MAX_LANGUAGES} of the languages {' '.join(WORDS)}, separated "
-                         "by spaces, e.g. \"ky ru uz\" for a box in Osh.")
+        raise BadRequest.said(N_("%(text)s: give one to %(most)s of the languages %(known)s, separated by "
+                                 "spaces, e.g. “ky ru uz” for a box in Osh."),
+                              text=repr(text), most=MAX_LANGUAGES, known=" ".join(WORDS))
     return codes
 
 

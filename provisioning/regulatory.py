@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.errors import BadRequest
+from server.i18n import N_
 
 # All 249 officially assigned ISO 3166-1 alpha-2 codes, copied from Debian's iso-codes 4.15
 # (/usr/share/iso-codes/json/iso_3166-1.json). A table, not a package: it changes once in
@@ -41,8 +42,8 @@ def check_country(text: str) -> str:
     """The upper-case ISO 3166-1 alpha-2 code in TEXT, or a BadRequest saying what is allowed."""
     code = text.strip().upper()
     if code not in COUNTRIES:
-        raise BadRequest(f"{text!r} is not a country code: give the two letters ISO 3166-1 uses "
-                         "for the country the box is in, e.g. TJ for Tajikistan.")
+        raise BadRequest.said(N_("%(text)s is not a country code: give the two letters ISO 3166-1 uses "
+                                 "for the country the box is in, e.g. TJ for Tajikistan."), text=repr(text))
     return code
 
 
@@ -57,6 +58,7 @@ def check_channel(country: str, channel: int | None) -> int:
         return DEFAULT_CHANNEL
     allowed = channels(country)
     if channel not in allowed:
-        raise BadRequest(f"Channel {channel} cannot be used for a hotspot in {country}: choose "
-                         f"1 to {allowed[-1]} (1, 6 and 11 do not overlap, 6 is the default).")
+        raise BadRequest.said(N_("Channel %(channel)s cannot be used for a hotspot in %(country)s: choose "
+                                 "1 to %(last)s (1, 6 and 11 do not overlap, 6 is the default)."),
+                              channel=channel, country=country, last=allowed[-1])
     return channel

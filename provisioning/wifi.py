@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from provisioning.regulatory import check_channel, check_country
 from server.errors import BadRequest
+from server.i18n import N_
 
 INTERFACE = "wlan0"  # the Pi's built-in radio
 # NetworkManager's shared-mode default, used by both backends so a box is the same either way.
@@ -51,8 +52,8 @@ def check_ssid(ssid: str) -> str:
         # Control characters break every config format and no phone can show them.
         valid = not any(unicodedata.category(c) == "Cc" for c in ssid)
     if not valid or not 1 <= size <= 32:
-        raise BadRequest("The network name (SSID) must be 1 to 32 bytes of UTF-8 text: letters, "
-                         "digits, spaces and punctuation (a Cyrillic letter takes 2 bytes).")
+        raise BadRequest.said(N_("The network name (SSID) must be 1 to 32 bytes of UTF-8 text: letters, "
+                                 "digits, spaces and punctuation (a Cyrillic letter takes 2 bytes)."))
     return ssid
 
 
@@ -61,6 +62,6 @@ def check_passphrase(passphrase: str) -> str:
     printable = all(" " <= c <= "~" for c in passphrase)
     if (printable and 8 <= len(passphrase) <= 63) or _HEX64.fullmatch(passphrase):
         return passphrase
-    raise BadRequest("The passphrase must be 8 to 63 characters of plain ASCII (Latin letters, "
-                     "digits, spaces, punctuation) or exactly 64 hex digits; or use --open for a "
-                     "network without one.")
+    raise BadRequest.said(N_("The passphrase must be 8 to 63 characters of plain ASCII (Latin letters, "
+                             "digits, spaces, punctuation) or exactly 64 hex digits; or use --open for a "
+                             "network without one."))

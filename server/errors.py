@@ -19,11 +19,21 @@ class SanduqError(Exception):
     exit_code = 1  # process exit code when it reaches a command
     code = "error"
 
+    template: str | None = None  # the message with %(name)s for VALUES: an msgid, for said()
+
     def __init__(self, message: str, code: str | None = None, **values: object):
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.values = values
+
+    @classmethod
+    def said(cls, template: str, **values: object) -> "SanduqError":
+        """An error whose sentence is TEMPLATE (English, marked for the catalogs) filled with
+        VALUES; a command translates the template into its reader's language (provisioning/cli.py)."""
+        error = cls(template % values, **values)
+        error.template = template
+        return error
 
 
 class NotFound(SanduqError):

@@ -48,3 +48,31 @@ def test_a_kyrgyz_box_gets_its_countrys_channels(tmp_path):
     assert made.returncode == 0, made.stderr
     written = "\n".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file())
     assert "country_code=KG" in written and "channel=11" in written
+
+
+def test_a_technician_reads_refusals_and_the_next_step_in_their_language(tmp_path):
+    refused = run("--lang", "ru", "hotspot", "--ssid", "Китепкана", "--passphrase", "kitep2026", "--country", "KG",
+                  "--channel", "13", "--root", str(tmp_path / "no"))
+    assert refused.returncode == 2 and refused.stderr.startswith("Канал 13") and "KG" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    made = run("--lang", "ky", "hotspot", "--ssid", "Китепкана", "--passphrase", "kitep2026", "--country", "KG",
+               "--root", str(tmp_path))
+    assert made.returncode == 0, made.stderr
+    last = made.stdout.splitlines()[-1]
+    assert "nmcli connection up sanduq-hotspot" in last and not last.startswith("Start it with")
+    short = run("--lang", "uz", "poster", "--ssid", "Kutubxona", "--passphrase", "short", "--out", str(tmp_path / "p.svg"))
+    assert short.returncode == 2 and "8" in short.stderr and "passphrase" not in short.stderr
+
+
+def test_every_refusal_provisioning_makes_can_be_translated():
+    """A sentence raised as a plain f-string would reach a Kyrgyz technician in English."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "provisioning"
+    plain = []
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name) \
+                    and node.exc.func.id in ("BadRequest", "SanduqError", "NotFound"):
+                plain.append(f"{path.name}:{node.lineno}")
+    assert plain == [], "raise BadRequest.said(N_(...), ...) so the sentence can be translated"
