@@ -76,11 +76,13 @@ def items(conn, as_of: date) -> Table:
         SELECT e.item, coalesce(nullif(i.title_tg, ''), ''), coalesce(nullif(i.title_ru, ''), ''),
                coalesce(nullif(i.title_en, ''), ''), coalesce(nullif(i.kind, ''), any_value(e.kind), ''),
                count(*) FILTER (type = 'opened') AS opened, count(*) FILTER (type = 'finished'),
-               count(*) FILTER (type = 'saved'), count(DISTINCT e.device) FILTER (type = 'opened')
+               count(*) FILTER (type = 'saved'), count(DISTINCT e.device) FILTER (type = 'opened'),
+               coalesce(i.title_ky, ''), coalesce(i.title_uz, ''), coalesce(i.title_sr, ''), coalesce(i.title_cnr, '')
         FROM events e LEFT JOIN items i USING (item) WHERE e.item IS NOT NULL
-        GROUP BY e.item, i.title_tg, i.title_ru, i.title_en, i.kind ORDER BY opened DESC, e.item""").fetchall()
+        GROUP BY e.item, i.title_tg, i.title_ru, i.title_en, i.kind, i.title_ky, i.title_uz, i.title_sr, i.title_cnr
+        ORDER BY opened DESC, e.item""").fetchall()
     return Table("items", ["item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished", "saved",
-                           "schools"], rows)
+                           "schools", "title_ky", "title_uz", "title_sr", "title_cnr"], rows)
 
 
 def languages(conn, as_of: date) -> Table:

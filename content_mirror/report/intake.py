@@ -39,7 +39,7 @@ CONTENT = ("device", "ts", "type", "item", "value", "language", "search_text")  
 FORMULA = "=+-@|%\t\r"  # a box writes a quote before a text cell starting with one (export.safe_row)
 HEADING = re.compile(r"[a-z_]{1,40}")
 RESERVED = ("filename", "file_index")  # DuckDB's own columns of a file read: never a heading's
-SUMMARY = ("item", "title_tg", "title_ru", "title_en", "kind")
+SUMMARY = ("item", "title_tg", "title_ru", "title_en", "kind", "title_ky", "title_uz", "title_sr", "title_cnr")
 MAX_RETRIES = 20
 
 
@@ -293,7 +293,7 @@ def _add_small(conn, found: Found, known: set, added: Added, progress) -> None:
                                          sticks.text(data, "finished", 40), sticks.text(clock, "state", 20), ok,
                                          sticks.text(data, "export_problem")]
             files.append([source.sha256, "receipt", source.device, source.path.name, str(source.path), when, 0])
-    insert(conn, "INSERT OR REPLACE INTO items", list(items.values()), 5)
+    insert(conn, "INSERT OR REPLACE INTO items", list(items.values()), len(SUMMARY))
     insert(conn, "INSERT OR REPLACE INTO boxes", list(boxes.values()), 3)
     insert(conn, "INSERT OR REPLACE INTO visits", list(visits.values()), 7)
     insert(conn, "INSERT INTO files (sha256, kind, device, name, path, added, rows)", files, 7)

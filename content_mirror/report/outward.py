@@ -80,6 +80,7 @@ PG_TABLES = (
     "CREATE TABLE IF NOT EXISTS sanduq_boxes (device text PRIMARY KEY, school text, version text)",
     """CREATE TABLE IF NOT EXISTS sanduq_items (item text PRIMARY KEY, title_tg text, title_ru text, title_en text,
            kind text)""",
+    *(f"ALTER TABLE sanduq_items ADD COLUMN IF NOT EXISTS title_{lang} text" for lang in ("ky", "uz", "sr", "cnr")),
 )
 
 
@@ -98,7 +99,8 @@ def push_postgres(conn, url: str, progress: Callable[[int], None] = lambda n: No
                 for sql in PG_TABLES:
                     cur.execute(sql)
                 _upsert(cur, conn, "sanduq_boxes", "boxes", ("device", "school", "version"), "device")
-                _upsert(cur, conn, "sanduq_items", "items", ("item", "title_tg", "title_ru", "title_en", "kind"), "item")
+                _upsert(cur, conn, "sanduq_items", "items", ("item", "title_tg", "title_ru", "title_en", "kind", "title_ky",
+                                                             "title_uz", "title_sr", "title_cnr"), "item")
             pg.commit()
             rows = conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY event_id")
             while batch := rows.fetchmany(BATCH):  # one transaction per batch: a broken push resumes by pushing again

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 TABLES = (
     # An event as its box wrote it: the id as a UUID, its time read (ts; NULL when the box had
@@ -36,8 +36,9 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS boxes (device VARCHAR PRIMARY KEY, school VARCHAR, version VARCHAR)",
     """CREATE TABLE IF NOT EXISTS visits (file VARCHAR PRIMARY KEY, device VARCHAR, school VARCHAR,
            finished VARCHAR, clock VARCHAR, ok BOOLEAN, usage_problem VARCHAR)""",
+    # Titles as the boxes' summaries carry them (the languages added later at the end).
     """CREATE TABLE IF NOT EXISTS items (item VARCHAR PRIMARY KEY, title_tg VARCHAR, title_ru VARCHAR,
-           title_en VARCHAR, kind VARCHAR)""",
+           title_en VARCHAR, kind VARCHAR, title_ky VARCHAR, title_uz VARCHAR, title_sr VARCHAR, title_cnr VARCHAR)""",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
 )
 

@@ -152,3 +152,25 @@ def test_a_file_where_the_report_folder_should_be_is_one_sentence(report, tmp_pa
     with pytest.raises(SystemExit) as exit:  # a threshold of one school would show what one family typed
         main(["--db", str(tmp_path / "r.duckdb"), "build", str(tmp_path / "out"), "--min-schools", "1"])
     assert exit.value.code == 2
+
+
+def test_the_items_sheet_carries_the_titles_of_every_language_a_box_sent(tmp_path):
+    import csv
+
+    from tests.content_mirror.report.test_intake import row, write_usage
+
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-11.csv", [row(1)])
+    with (folder / "summary.csv").open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["device", "item", "title_tg", "title_ru", "title_en", "kind", "opened", "finished",
+                      "last_opened", "saved", "title_ky", "title_uz", "title_sr", "title_cnr"])
+        out.writerow(["sanduq-0000aaaa", "book-cat", "Гурбача", "Котёнок", "The kitten", "book", 1, 0, "", 0,
+                      "Мышык", "Mushukcha", "Маче", "Mače"])
+    db = str(tmp_path / "r.duckdb")
+    assert main(["--db", db, "add", str(tmp_path / "stick")]) == 0
+    assert main(["--db", db, "build", str(tmp_path / "out"), "--lang", "ru", "--as-of", "2026-12-01"]) == 0
+    t = TEXT["ru"]
+    items = sheet(openpyxl.load_workbook(tmp_path / "out" / "sanduq-report.xlsx"), t["items"])
+    assert [(r[t["title_ky"]], r[t["title_uz"]], r[t["title_sr"]], r[t["title_cnr"]]) for r in items] == [
+        ("Мышык", "Mushukcha", "Маче", "Mače")]
