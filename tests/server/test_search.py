@@ -123,6 +123,7 @@ def ids(client, query: str, lang: str = "tg") -> list[str]:
     ("osecam", "book-how-do-i-feel"), ("осећам", "book-how-do-i-feel"), ("osećanja", "activity-feelings-mirror"),
     ("dvoristu", "book-yard-animals"), ("dvorište", "book-yard-animals"), ("bojimo", None),
     ("brojanje", "activity-counting-walk"), ("šetnja", "activity-counting-walk"), ("setnja", "activity-counting-walk"),
+    ("kuca", "activity-colour-hunt"), ("кућа", "activity-colour-hunt"),  # "Игра код куће" in its description
 ])
 def test_each_language_is_found_as_people_type_it(demo, query, item):
     found_ids = ids(demo, query)
@@ -153,6 +154,10 @@ def test_the_folding_tables_letter_by_letter():
     assert to_latin("с\u0301утра") == "śutra" and to_cyrillic("iźesti") == "из\u0301ести"
     assert search.uz_latin("шаҳар ўрик ғишт қовун ёз юлдуз ер") == "shahar oʻrik gʻisht qovun yoz yulduz yer"
     assert search.fold(search.uz_cyrillic("shahar oʻrik gʻisht qovun yoz yulduz")) == search.fold("шаҳар ўрик ғишт қовун ёз юлдуз")
+    # Content written in one alphabet is indexed in both: what either alphabet's query finds.
+    assert {"djak", "ђак"} <= set(search.index_text("Ђак", "sr").split())
+    assert {"shahar", "шахар"} <= set(search.index_text("Шаҳар", "uz").split())
+    assert {"oʻrik", "урик"} <= set(search.index_text("Oʻrik", "uz").split())
 
 
 def test_a_query_is_only_text_in_every_language():
