@@ -44,7 +44,7 @@ def main() -> None:
     quick = parser.parse_args().quick
     if not shutil.which("ffmpeg"):
         sys.exit("ffmpeg is not installed: apt-get install ffmpeg")
-    seconds, rounds, limits = (6, 1, video.Limits()) if quick else (60, 3, video.Limits())
+    seconds, rounds, limits = (6, 1, video.Limits()) if quick else (60, 7, video.Limits())
     rows = []
     with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
         tmp = Path(tmp)

@@ -17,7 +17,10 @@ the next build reuses them. ffmpeg and ffprobe come from Debian (`apt-get instal
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +34,7 @@ ENCODE_SECONDS_PER_MEDIA_SECOND = 20  # a hung ffmpeg is stopped; a real encode 
 # Before every input: ffmpeg opens plain local files only. A playlist named .mp4 would otherwise
 # have it fetch from the network, or read through other protocols, whatever the file says.
 LOCAL_ONLY = ("-protocol_whitelist", "file")
+REMUX = ("-c", "copy", "-movflags", "+faststart")  # the index to the front, not a picture changed
 
 
 @dataclass(frozen=True)
@@ -124,39 +128,75 @@ def encode_args(limits: Limits) -> list[str]:
 def _ffmpeg(args: list[str], target: Path, seconds: float, what: Path) -> Path:
     """Run ffmpeg into a temporary file and move it into place whole, or leave nothing."""
     partial = target.with_name(target.name + ".part")
-    kind = "mp4" if target.suffix == ".mp4" else "image2"  # the .part name says nothing to ffmpeg
+    return _finish(_start(args, partial, "mp4" if target.suffix == ".mp4" else "image2"), partial, target,
+                   seconds, what)
+
+
+def _start(args: list[str], partial: Path, kind: str) -> subprocess.Popen:
+    """ffmpeg writing PARTIAL as KIND (the .part name says nothing to ffmpeg), started."""
+    return subprocess.Popen([program("ffmpeg", "ffmpeg", "to make videos fit for phones"), "-nostdin", "-v", "error",
+                             "-y", *LOCAL_ONLY, *args, "-f", kind, str(partial)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _finish(proc: subprocess.Popen, partial: Path, target: Path, seconds: float, what: Path) -> Path:
+    """Wait for PROC, then move PARTIAL into place as TARGET whole, or leave nothing."""
     try:
-        subprocess.run([program("ffmpeg", "ffmpeg", "to make videos fit for phones"), "-nostdin", "-v", "error", "-y",
-                        *LOCAL_ONLY, *args, "-f", kind, str(partial)],
-                       capture_output=True, check=True, timeout=max(120, seconds * ENCODE_SECONDS_PER_MEDIA_SECOND))
-    except subprocess.CalledProcessError as e:
-        partial.unlink(missing_ok=True)
-        detail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        raise InvalidSource(f"{what} could not be made fit for phones (ffmpeg: {detail[0][:200]}).") from None
+        _, err = proc.communicate(timeout=max(120, seconds * ENCODE_SECONDS_PER_MEDIA_SECOND))
     except subprocess.TimeoutExpired:
-        partial.unlink(missing_ok=True)
+        _stop(proc, partial)
         raise InvalidSource(f"{what} took too long to convert; check that the file plays.") from None
+    if proc.returncode != 0:
+        partial.unlink(missing_ok=True)
+        detail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise InvalidSource(f"{what} could not be made fit for phones (ffmpeg: {detail[0][:200]}).") from None
     partial.replace(target)
     return target
+
+
+def _stop(proc: subprocess.Popen, partial: Path) -> None:
+    proc.kill()
+    proc.communicate()
+    partial.unlink(missing_ok=True)
 
 
 def fit(path: Path, cache: Path, limits: Limits, sha: str | None = None) -> tuple[Path, str]:
     """The file to ship for the video at PATH, and what was done: keep, remux or encode.
 
     SHA is the file's SHA-256 when the caller knows it (the manifest does): not hashed again.
+
+    An MP4 whose index is at its end is most often only to be remuxed, so that remux starts at
+    once, beside ffprobe and the hashing, and is kept only if the plan says remux (else it is
+    stopped and deleted): a remux then costs what ffmpeg alone costs, not ffprobe's start on top.
     """
-    found = probe(path)
-    if found.video is None:
-        raise InvalidSource(f"{path} has no pictures; a video item needs a video file.")
-    action = plan(found, limits)
-    if action == "keep":
-        return path, action
-    cache.mkdir(parents=True, exist_ok=True)
-    target = cache / f"{sha or sha256_file(path)}-{limits.tag()}.mp4"
-    if not target.is_file():
-        args = ["-c", "copy", "-movflags", "+faststart"] if action == "remux" else encode_args(limits)
-        _ffmpeg(["-i", str(path), *args], target, found.seconds, path)
-    return target, action
+    target = cache / f"{sha}-{limits.tag()}.mp4" if sha else None
+    ahead = None
+    if path.suffix.lower() in (".mp4", ".m4v") and not (target and target.is_file()) and not index_first(path):
+        cache.mkdir(parents=True, exist_ok=True)
+        early = cache / f".remux-{os.getpid()}-{threading.get_ident()}.mp4.part"
+        ahead = (_start(["-i", str(path), *REMUX], early, "mp4"), early)
+    try:
+        with ThreadPoolExecutor(1) as hashing:  # the file is hashed while ffprobe reads it
+            digest = hashing.submit(lambda: sha or sha256_file(path))
+            found = probe(path)
+            sha = digest.result()
+        if found.video is None:
+            raise InvalidSource(f"{path} has no pictures; a video item needs a video file.")
+        action = plan(found, limits)
+        if action == "keep":
+            return path, action
+        cache.mkdir(parents=True, exist_ok=True)
+        target = cache / f"{sha}-{limits.tag()}.mp4"
+        if action == "remux" and ahead:
+            proc, early = ahead
+            ahead = None
+            _finish(proc, early, early.with_suffix(""), found.seconds, path).replace(target)
+        elif not target.is_file():
+            _ffmpeg(["-i", str(path), *(REMUX if action == "remux" else encode_args(limits))], target, found.seconds, path)
+        return target, action
+    finally:
+        if ahead:  # not a remux after all, or the file was refused: the early remux goes
+            _stop(*ahead)
 
 
 def poster(path: Path, cache: Path, sha: str | None = None) -> Path:

@@ -55,6 +55,8 @@ def test_an_index_at_the_end_is_moved_to_the_front_without_encoding(videos, tmp_
     # Copied, not encoded: the same pictures at the same rate.
     assert after["video"]["codec_name"] == "h264" and after["video"]["nb_frames"] == before["video"]["nb_frames"]
     assert after["video"]["bit_rate"] == before["video"]["bit_rate"]
+    # The remux ran beside ffprobe (video.fit): kept under the file's own name, nothing else left.
+    assert [p.name for p in tmp_path.iterdir()] == [shipped.name] and shipped.name.startswith(video.sha256_file(videos["tail"]))
 
 
 def test_a_video_phones_cannot_play_well_is_encoded_to_the_limits(videos, tmp_path):
