@@ -4,8 +4,8 @@ A4 pages are laid out as SVG (content_mirror/svgtext.py measures and wraps the w
 one PDF by rsvg-convert, whose cairo embeds the font it draws with (DejaVu Sans, which has every
 Tajik letter): the words stay words, so a reader can search and copy them. The Markdown is read
 by markdown-it-py, the reader the site shows documents with: headings, paragraphs, lists, quotes
-and code come out; emphasis and links become plain words; a table's cells come out as lines and a
-picture as its description (a lesson plan has few of either). A first heading that repeats the
+and code come out; emphasis and links become plain words, a picture its description; a table
+(CommonMark has none) comes out as the paragraph of its text, bars and all (a lesson plan has few). A first heading that repeats the
 title is left out, as the site leaves it out.
 """
 
@@ -132,6 +132,7 @@ def pages(title: str, markdown: str, credit: str = "") -> list[str]:
 
 
 def write_svgs(svgs: list[str], folder: Path) -> list[Path]:
+    """Each page into FOLDER as pageNNNN.svg, in order, for rsvg-convert to join."""
     paths = []
     for n, svg in enumerate(svgs, 1):
         path = folder / f"page{n:04d}.svg"

@@ -1,6 +1,6 @@
 """Text in SVG, which can neither measure nor wrap it: width estimates, fitting and wrapping
-(for the Wi-Fi poster, provisioning/poster.py, and the take-home cards and book videos,
-content_mirror/takehome.py).
+(for the Wi-Fi poster, provisioning/poster.py, the take-home cards and book videos,
+content_mirror/takehome.py, and documents' PDF pages, content_mirror/pdfdoc.py).
 
 Widths are estimated per character from DejaVu Sans (Debian's default font, which has
 every Tajik letter), rounded up a little, so a line set by these rules stays inside its

@@ -73,7 +73,8 @@ class Wanted:
 
 def add_takehome(source: Source, folder: Path, *, make: bool = True, cache: Path | None = None,
                  report=print, hashed: dict | None = None) -> Source:
-    """SOURCE with each book's, activity's and tip's take-home file per language (role takehome).
+    """SOURCE with each book's, activity's, tip's and document's take-home file per language (role
+    takehome).
 
     MAKE: draw what the cache (FOLDER's own, or CACHE) lacks; otherwise leave those items without.
     A file that cannot be made (a narration ffmpeg cannot read) is reported and left out: the
@@ -300,17 +301,15 @@ def _smaller(ffmpeg: str, picture: Path, out: Path) -> Path:
 # -- a document as a PDF ------------------------------------------------------------------------
 
 def _document(item: dict, lang: str, markdown: Path, sha: str) -> Wanted:
-    from content_mirror.pdfdoc import pages
+    from content_mirror.pdfdoc import pages, write_svgs
 
     title = item["title"].get(lang) or next(iter(item["title"].values()))
-    key = _key("document", lang, title, sha, _credit(item))
+    credit = _credit(item)
+    key = _key("document", lang, title, sha, credit)
 
     def draw(out: Path, scratch: Path) -> None:
-        svgs = pages(title, markdown.read_text(encoding="utf-8", errors="replace"), _credit(item))
-        names = []
-        for n, svg in enumerate(svgs, 1):
-            (scratch / f"page{n:04d}.svg").write_text(svg, encoding="utf-8")
-            names.append(str(scratch / f"page{n:04d}.svg"))
+        svgs = pages(title, markdown.read_text(encoding="utf-8", errors="replace"), credit)
+        names = [str(path) for path in write_svgs(svgs, scratch)]
         _run([program("rsvg-convert", "librsvg2-bin", "to draw take-home files"), "-f", "pdf", "-o", str(out),
               *names], "the document's PDF", 30 + 5 * len(names))
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from provisioning import hotspot
 from provisioning.wifi import PORTAL_URL, make_hotspot
 from server.errors import SanduqError, run_cli
-from server.i18n import CATALOGS, N_
+from server.i18n import CATALOGS
+from server.languages import N_
 
 
 def _wifi_arguments(p: argparse.ArgumentParser) -> None:

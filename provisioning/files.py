@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from server.errors import SanduqError
 from server.fsutil import write_atomically
-from server.i18n import N_
+from server.languages import N_
 
 # The first line of every file we write. It tells a person not to edit by hand, and tells
 # us which files are ours to remove when the other backend is chosen.

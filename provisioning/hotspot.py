@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from provisioning import dnsmasq, hostapd, networkmanager
 from provisioning.files import MARKER, ConfigFile, install, remove_ours
 from provisioning.wifi import Hotspot
-from server.i18n import N_
+from server.languages import N_
 
 BACKENDS = ("networkmanager", "hostapd")
 COUNTRY_CONF = PurePosixPath("/etc/modprobe.d/sanduq-wifi-country.conf")

@@ -16,8 +16,7 @@ from content_mirror.svgtext import FONT, MONO, fit, text, wrap
 from provisioning.files import ConfigFile, install
 from provisioning.wifi import PORTAL_URL, check_passphrase, check_ssid
 from server.errors import BadRequest
-from server.languages import BY_CODE, to_latin
-from server.i18n import N_
+from server.languages import BY_CODE, N_, to_latin
 
 WIDTH, HEIGHT, MARGIN = 210, 297, 12  # A4, in millimetres (the viewBox's unit)
 CODE = 64  # each QR code's side, quiet zone included

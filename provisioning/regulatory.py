@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.errors import BadRequest
-from server.i18n import N_
+from server.languages import N_
 
 # All 249 officially assigned ISO 3166-1 alpha-2 codes, copied from Debian's iso-codes 4.15
 # (/usr/share/iso-codes/json/iso_3166-1.json). A table, not a package: it changes once in

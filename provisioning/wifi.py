@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from provisioning.regulatory import check_channel, check_country
 from server.errors import BadRequest
-from server.i18n import N_
+from server.languages import N_
 
 INTERFACE = "wlan0"  # the Pi's built-in radio
 # NetworkManager's shared-mode default, used by both backends so a box is the same either way.

@@ -16,7 +16,7 @@ from server.files import file_url
 from server.i18n import language, pick
 from server.names import AGES
 from server.request_args import filters, int_arg
-from server.state import recorder, state
+from server.state import search_recorder, state
 from server.usage import SERVER_ONLY, invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -76,7 +76,7 @@ def search():
     lang = language()
     on_hit = None
     if query.strip() and request.args.get("suggest") != "1":  # suggestions while typing are not searches
-        on_hit = recorder("searched", lang=lang) if page.items else recorder("search-empty", text=query.strip(), lang=lang)
+        on_hit = search_recorder(query.strip(), bool(page.items), lang)
     return _answer({"query": query, "items": [public_item(i, lang) for i in page.items]}, on_hit)
 
 

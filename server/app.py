@@ -14,7 +14,8 @@ from server import __version__, api, assets, games, i18n, pages, players, settin
 from server.answers import AnswerFront
 from server.errors import SanduqError
 from server.files import FileApp
-from server.i18n import N_, gettext_
+from server.i18n import gettext_
+from server.languages import N_
 from server.portal import Portal
 from server.library import Library
 from server.scrub import Scrubber

@@ -22,12 +22,6 @@ FOLDER = Path(__file__).parent / "translations"
 SOURCE_LANGUAGE = "en"  # msgids are English
 
 
-def N_(message: str) -> str:
-    """Mark a string for extraction where it is defined; it is translated where shown."""
-    return message
-
-
-NAME_KEY = N_("This language's own name")  # each catalog's translation names its language
 COOKIE = "lang"
 
 

@@ -18,6 +18,12 @@ import re
 from dataclasses import dataclass
 
 
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is defined; it is translated where shown
+    (server/i18n.py). Here, at the ground floor, so this table can mark its own words."""
+    return message
+
+
 @dataclass(frozen=True)
 class Language:
     code: str  # in URLs, cookies, settings and Accept-Language (BCP 47)
@@ -25,17 +31,18 @@ class Language:
     script: str  # "Cyrl" or "Latn": the script its reader reads
     chain: tuple[str, ...]  # content languages to look in, in order, when the item has several
     plurals: int  # CLDR's plural categories for whole numbers (the catalogs must have as many forms)
+    short: str  # its badge on an item written in it (English; translated into the reader's language)
 
 
 LANGUAGES = (
-    Language("tg", "Тоҷикӣ", "Cyrl", ("tg", "ru", "en"), 2),
-    Language("ru", "Русский", "Cyrl", ("ru", "tg", "en"), 3),
-    Language("en", "English", "Latn", ("en", "ru", "tg"), 2),
-    Language("ky", "Кыргызча", "Cyrl", ("ky", "ru", "en"), 2),
-    Language("uz", "Oʻzbekcha", "Latn", ("uz", "ru", "en"), 2),
-    Language("sr", "Српски", "Cyrl", ("sr", "cnr", "en"), 3),
-    Language("sr-Latn", "Srpski", "Latn", ("sr", "cnr", "en"), 3),
-    Language("cnr", "Crnogorski", "Latn", ("cnr", "sr", "en"), 3),
+    Language("tg", "Тоҷикӣ", "Cyrl", ("tg", "ru", "en"), 2, N_("Taj.")),
+    Language("ru", "Русский", "Cyrl", ("ru", "tg", "en"), 3, N_("Rus.")),
+    Language("en", "English", "Latn", ("en", "ru", "tg"), 2, N_("Eng.")),
+    Language("ky", "Кыргызча", "Cyrl", ("ky", "ru", "en"), 2, N_("Kyr.")),
+    Language("uz", "Oʻzbekcha", "Latn", ("uz", "ru", "en"), 2, N_("Uzb.")),
+    Language("sr", "Српски", "Cyrl", ("sr", "cnr", "en"), 3, N_("Serb.")),
+    Language("sr-Latn", "Srpski", "Latn", ("sr", "cnr", "en"), 3, N_("Serb.")),
+    Language("cnr", "Crnogorski", "Latn", ("cnr", "sr", "en"), 3, N_("Mont.")),
 )
 BY_CODE = {language.code: language for language in LANGUAGES}
 CODES = tuple(BY_CODE)

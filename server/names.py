@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from server.i18n import CATALOGS, LANGUAGES, N_
+from server.i18n import CATALOGS, LANGUAGES
+from server.languages import N_
 
 KIND_NAMES = {"video": N_("Videos"), "audio": N_("Songs and stories"), "book": N_("Picture books"),
               "document": N_("Readings"), "game": N_("Games"), "activity": N_("Activities"),

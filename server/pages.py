@@ -21,20 +21,18 @@ from server.errors import NotFound
 from server import health, players, usb_texts
 from usb_updater.status import UsbStatus
 from server.files import file_url
-from server.i18n import NAMES, N_, gettext_, language, ngettext_, offered, pick
-from server.languages import chain
+from server.i18n import NAMES, gettext_, language, ngettext_, offered, pick
+from server.languages import BY_CODE, N_, chain
 from server.names import AGES, AUDIENCE_NAMES, KIND_NAMES, SUBJECT_NAMES
 from server.request_args import filters
 from server.settings import BY_NAME
-from server.state import recorder, state
+from server.state import recorder, search_recorder, state
 
 bp = Blueprint("site", __name__)
 PAGE_SIZE = 24
 # A content language on a card, shortened and in the reader's own script (never "TG" on a
 # Tajik page). A language without a short name here shows its code.
 SETTINGS_DEFAULT_NAME = BY_NAME["school_name"].default
-LANGUAGE_SHORT = {"tg": N_("Taj."), "ru": N_("Rus."), "en": N_("Eng."), "ky": N_("Kyr."), "uz": N_("Uzb."),
-                  "sr": N_("Serb."), "cnr": N_("Mont.")}
 
 
 KIND_EMOJI = {"video": "🎬", "audio": "🎵", "book": "📖", "document": "📄", "game": "🎲",
@@ -91,7 +89,7 @@ def helpers():
             "kind_names": KIND_NAMES, "kind_emoji": KIND_EMOJI, "audience_names": AUDIENCE_NAMES,
             "audience_emoji": AUDIENCE_EMOJI, "subject_names": SUBJECT_NAMES,
             "file_for": file_for, "files_of": files_of, "url_with": url_with,
-            "language_short": lambda code: gettext_(LANGUAGE_SHORT[code]) if code in LANGUAGE_SHORT else code,
+            "language_short": lambda code: gettext_(BY_CODE[code].short) if code in BY_CODE else code,
             "school": _school_name(), "usb": _usb_banner(),
             # An item played on the classroom's stage shows nothing but itself.
             "staged": request.args.get("classroom") == "1"}
@@ -230,8 +228,7 @@ def search():
 
     catalog = state().library.catalog
     results = catalog.search(query, Filters(), limit=48).items if query else []
-    counted = (recorder("searched", lang=language()) if results else
-               recorder("search-empty", text=query, lang=language())) if query else None
+    counted = search_recorder(query, bool(results), language()) if query else None
 
     def build():
         instead = [] if results else catalog.items(Filters(audience="children", kind="video"), limit=6).items

@@ -28,6 +28,12 @@ def state() -> State:
     return current_app.extensions["sanduq"]
 
 
+def search_recorder(query: str, found: bool, lang: str) -> Callable[[dict], bool]:
+    """An answer's on_hit for a search: "searched" (no words kept) when it FOUND something,
+    else "search-empty" with its words, for the content team."""
+    return recorder("searched", lang=lang) if found else recorder("search-empty", text=query, lang=lang)
+
+
 def recorder(type: str, **fields) -> Callable[[dict], bool]:
     """An answer's on_hit: record an event of TYPE for the phone that made the request."""
     usage = state().usage  # on_hit runs outside Flask, in the answer front

@@ -9,7 +9,8 @@ are left (they follow on the next insert). What the stick holds is kept beside t
 (months.json: each month's event count and last row); a month whose files are gone or do not
 match is written again. box.json names the box (device id, school, version) for sanduq-report. Every file is written whole (temporary name, fsync, rename), and an
 event carried twice is counted once downstream by its id. CSVs are UTF-8 with a BOM so Excel
-shows Tajik and Russian correctly. No event holds personal data.
+shows Tajik and Russian correctly. No event names a person; a search that found nothing keeps
+its words, which may (a child's name): they stay out of xAPI unless a setting says (xapi.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Iterator
 
 from server import __version__, sqlite_files
 from server.fsutil import atomic_file, write_atomically
-from server.languages import chain
+from server.i18n import pick
 from server.library import Library
 from server.settings import BY_NAME
 from server.usage import SCHEMA
@@ -91,7 +92,7 @@ def export_usage(library: Library, stick: Path, settings: dict | None = None) ->
                             for ext in ("csv", "jsonl")]
                 held[label] = dict(months[label], size=_sizes(folder, label))
                 with _full_stick(changed[n + 1:]):  # this month is on; the index says so, or it is written again
-                    write_atomically(folder / INDEX, json.dumps(_public(held), sort_keys=True).encode())
+                    write_atomically(folder / INDEX, json.dumps(_public(held, months), sort_keys=True).encode())
             with _full_stick([]), atomic_file(folder / "summary.csv", encoding="utf-8-sig") as summary:
                 items = _summary(conn, csv.writer(summary), library.device_id, item)
             with _full_stick([]):  # how sanduq-report names the box (else by its id)
@@ -171,8 +172,11 @@ def _same(held: dict | None, state: dict) -> bool:
     return bool(held) and all(held.get(key) == state[key] for key in ("events", "last", "behind"))
 
 
-def _public(held: dict) -> dict:
-    return {label: {k: v for k, v in state.items() if k != "raw"} for label, state in held.items()}
+def _public(held: dict, months: dict) -> dict:
+    """The index as written: only months the box has, only the keys the box writes (whatever
+    else the stick's old index held is not carried over)."""
+    return {label: {k: state[k] for k in ("events", "last", "behind", "size") if k in state}
+            for label, state in held.items() if label in months}
 
 
 def _sizes(folder: Path, label: str) -> list[int]:
@@ -261,10 +265,7 @@ def _summary(conn: sqlite3.Connection, writer, device_id: str, item) -> int:
 
 def _title(item: dict | None) -> str:
     """The title a programme officer reads in the CSV: English, else the nearest (languages.chain)."""
-    if not item:
-        return ""
-    return next((item["title"][lang] for lang in chain("en") if item["title"].get(lang)),
-                next(iter(item["title"].values()), ""))
+    return pick(item["title"], "en") if item else ""
 
 
 def finite(value: object) -> bool:

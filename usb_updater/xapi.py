@@ -8,7 +8,7 @@ What any learning record store accepts, and the same bytes every time an event i
 - the statement's id is the event's (a UUID), so an event carried twice is a duplicate to an
   LRS, never a conflict; `timestamp` is written one way, UTC with milliseconds and `Z`, and left
   out when the box recorded no date (an LRS then stamps its own);
-- language maps are keyed by RFC 5646 tags: the content's (`tg`, `ru`, `en`), and `en-US` for
+- language maps are keyed by RFC 5646 tags: the content's language codes (`tg`, `ru`, `ky`, `sr`…), and `en-US` for
   the verbs, as ADL and the Video Profile define them (a validator of the profile insists);
 - videos follow the ADL xAPI Video Profile (https://w3id.org/xapi/video): opened is
   `initialized` and finished `completed`, with the video's `length`, the `progress` and the

@@ -19,7 +19,9 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-DONE, FAILED, USAGE, PARTLY = 0, 1, 2, 3
+from content_mirror.report.texts import LANGUAGES
+
+DONE, FAILED, USAGE, PARTLY = 0, 1, 2, 3  # USAGE: argparse's own exit for a wrong command line
 DB = "sanduq-report.duckdb"
 NAME = "sanduq-report"
 
@@ -60,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     add.set_defaults(run=_add)
     build = commands.add_parser("build", parents=[db], help="write the workbook and the HTML report into a folder")
     build.add_argument("out", type=Path, metavar="OUT")
-    build.add_argument("--lang", choices=("en", "ru"), default=_default_language(),
+    build.add_argument("--lang", choices=LANGUAGES, default=_default_language(),
                        help="the language of the workbook and report (default: Russian on a Russian, Tajik, "
                             "Kyrgyz or Uzbek system, else English)")
     build.add_argument("--as-of", type=date.fromisoformat, default=datetime.now(timezone.utc).date(),

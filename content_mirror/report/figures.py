@@ -106,9 +106,10 @@ def empty_searches(conn, as_of: date, min_schools: int) -> Table:
     return Table("empty_searches", ["query", "schools", "times", "last_seen"], rows)
 
 
-def quality(conn, as_of: date, silent_weeks: int) -> Table:
-    """What the officer should know before trusting the numbers, one finding per row."""
-    cover = coverage(conn, as_of)
+def quality(conn, as_of: date, silent_weeks: int, cover: Table | None = None) -> Table:
+    """What the officer should know before trusting the numbers, one finding per row (COVER:
+    the coverage table, when already counted)."""
+    cover = cover or coverage(conn, as_of)
     rows: list[tuple] = []
     total = conn.execute(f"""SELECT count(*), count(*) FILTER (ts IS NULL),
         count(*) FILTER (ts IS NOT NULL AND NOT ({_believable(as_of)})), count(*) FILTER (clock = 'behind')
@@ -133,5 +134,6 @@ def quality(conn, as_of: date, silent_weeks: int) -> Table:
 
 
 def all_tables(conn, as_of: date, min_schools: int, silent_weeks: int) -> list[Table]:
-    return [coverage(conn, as_of), weeks(conn, as_of), items(conn, as_of), languages(conn, as_of),
-            empty_searches(conn, as_of, min_schools), quality(conn, as_of, silent_weeks)]
+    cover = coverage(conn, as_of)
+    return [cover, weeks(conn, as_of), items(conn, as_of), languages(conn, as_of),
+            empty_searches(conn, as_of, min_schools), quality(conn, as_of, silent_weeks, cover)]

@@ -265,11 +265,10 @@ def _add_small(conn, found: Found, known: set, added: Added, progress) -> None:
     files, boxes, visits = [], {}, {}
     when = now()
     for source in _fresh(found.summaries, known, added):
-        try:
-            with source.path.open(encoding="utf-8-sig", newline="") as f:
-                rows = [row for row in csv.DictReader(f)
-                        if isinstance(row.get("item"), str) and 0 < len(row["item"]) <= 200]
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
+        try:  # the bytes hashed and bounded by sticks.py, not the file again
+            rows = [row for row in csv.DictReader(io.StringIO(source.content.decode("utf-8-sig"), newline=""))
+                    if isinstance(row.get("item"), str) and 0 < len(row["item"]) <= 200]
+        except (UnicodeDecodeError, csv.Error) as e:
             added.problems.append(f"{source.path} was not added ({e}); copy it again from the stick.")
             continue
         items.update((row["item"], [_unquote(sticks.CONTROL.sub("", row.get(c) or ""))[:500] for c in SUMMARY])

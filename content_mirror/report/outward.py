@@ -5,7 +5,8 @@ OUT/items.parquet beside it) is what DuckDB, ClickHouse, Spark and BigQuery read
 DuckDB writes it: no other library is needed for it.
 
 PostgreSQL gets three tables (sanduq_events keyed by event id, sanduq_boxes, sanduq_items),
-loaded with COPY into a temporary table and merged with ON CONFLICT: pushing twice, or after
+the events loaded with COPY into a temporary table and merged with ON CONFLICT (the few boxes and
+items upserted row by row): pushing twice, or after
 a push that broke off halfway, leaves each event there once. psycopg is imported only here, so
 the rest of the report runs without it.
 """

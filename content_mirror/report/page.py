@@ -15,11 +15,11 @@ from markupsafe import Markup
 
 from content_mirror.report import charts
 from content_mirror.report.figures import Table
-from content_mirror.report.texts import texts
+from content_mirror.report.texts import clock_word, texts
 
 TOP = 20
 BOX_COLUMNS = ("school", "device", "last_event", "last_visit", "clock", "events", "weeks_silent")
-NUMERIC = {"events", "weeks_silent", "active_days"}
+NUMERIC = {"events", "weeks_silent"}
 WARN = {"conflicts", "time_unbelievable", "clock_behind", "undated"}
 
 
@@ -39,7 +39,7 @@ def render(tables: dict[str, Table], lang: str, as_of: date, min_schools: int, s
     top_items = [(row[title] or row[3] or row[1] or row[0], row[5]) for row in items.rows[:TOP] if row[5]]
     shown = [cover.columns.index(c) for c in BOX_COLUMNS]
     boxes = Table("coverage", list(BOX_COLUMNS),
-                  [tuple(_clock(t, row[i]) if c == "clock" else row[i] for c, i in zip(BOX_COLUMNS, shown))
+                  [tuple(clock_word(t, row[i]) if c == "clock" else row[i] for c, i in zip(BOX_COLUMNS, shown))
                    for row in cover.rows])
     html = env.get_template("report.html").render(
         lang=lang, t=t, numeric=NUMERIC, silent_weeks=silent_weeks, boxes=boxes,
@@ -83,8 +83,3 @@ def _quality(table: Table, t: dict, lang: str) -> list[tuple[str, str, bool]]:
     rows.append((t["silent"], str(silent), silent > 0))
     rows.append((t["refused"], charts.number(refused, lang), refused > 0))
     return rows
-
-
-def _clock(t: dict, state: str) -> str:
-    return {"synced": t["clock_synced"], "unconfirmed": t["clock_unconfirmed"],
-            "behind": t["clock_behind_state"]}.get(state or "", state or "")

@@ -5,7 +5,7 @@ older boxes one usage.csv; summary.csv with titles; box.json with the school's n
 STICK/sanduq/receipts/DEVICE_ID-STAMP.json. An officer may hand us the stick's top folder, its
 sanduq/ folder, or a folder into which many sticks were copied under any names, so the files
 are found by their own names and their folder's, at any depth (bounded), never by where the
-stick says they are. Nothing found here is trusted yet: store.py checks every row.
+stick says they are. Nothing found here is trusted yet: intake.py checks every row.
 """
 
 from __future__ import annotations
@@ -23,19 +23,20 @@ DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_DEPTH = 8  # a stick's sanduq/exports/DEVICE is three deep; copies add a few folders
 MAX_FILE = 1 << 30  # a month of a busy school is a few MB; a bigger file is not a box's
 MAX_JSON = 1 << 20  # receipts and box.json are a few KB
+MAX_SUMMARY = 32 << 20  # a summary (read whole, in Python) is a row per item: a few hundred KB
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
 class Source:
     """One file to read: its path, the box it belongs to (from its folder's name), its hash, and
-    how many lines it has after the first (store.py asks why when fewer rows could be read)."""
+    how many lines it has after the first (intake.py asks why when fewer rows could be read)."""
     path: Path
     device: str
     sha256: str
     size: int
     lines: int = 0
-    content: bytes = b""  # a receipt's or box.json's bytes (small), read with the hash
+    content: bytes = b""  # a summary's, a receipt's or box.json's bytes (bounded), read with the hash
 
 
 @dataclass
@@ -120,7 +121,7 @@ def _source(path: Path, kind: str) -> Source:
     """The file's hash and lines, read once; a file swapped for a link or a pipe since it was
     listed is refused (O_NOFOLLOW, O_NONBLOCK where the system has them), and no more than the
     largest file a box writes is ever read, whatever size the file claims."""
-    limit = MAX_JSON if kind in ("box", "receipt") else MAX_FILE
+    limit = {"box": MAX_JSON, "receipt": MAX_JSON, "summary": MAX_SUMMARY}.get(kind, MAX_FILE)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                  | getattr(os, "O_BINARY", 0))
     with open(fd, "rb") as f:
@@ -134,7 +135,7 @@ def _source(path: Path, kind: str) -> Source:
             digest.update(chunk)
             lines += chunk.count(b"\n")
             last = chunk[-1:]
-            if kind in ("box", "receipt"):
+            if kind in ("box", "receipt", "summary"):  # parsed from these bytes, never read again
                 kept.append(chunk)
     lines += last != b"\n"  # a last line without its newline
     return Source(path, path.parent.name if kind != "receipt" else "", digest.hexdigest(), size, max(lines - 1, 0),

@@ -105,3 +105,9 @@ TEXT = {
 
 def texts(lang: str) -> dict[str, str]:
     return TEXT[lang if lang in TEXT else "en"]
+
+
+def clock_word(t: dict[str, str], state: str | None) -> str:
+    """A box's clock state (synced, unconfirmed, behind) in the words of T."""
+    return {"synced": t["clock_synced"], "unconfirmed": t["clock_unconfirmed"],
+            "behind": t["clock_behind_state"]}.get(state or "", state or "")

@@ -13,7 +13,7 @@ from pathlib import Path
 import xlsxwriter
 
 from content_mirror.report.figures import Table
-from content_mirror.report.texts import texts
+from content_mirror.report.texts import clock_word, texts
 
 OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
            "constant_memory": True, "default_date_format": "yyyy-mm-dd"}
@@ -59,6 +59,5 @@ def _shown(t: dict, table: str, column: str, value):
     if table == "quality" and column == "finding":
         return t.get(value, value)
     if column == "clock":
-        return {"synced": t["clock_synced"], "unconfirmed": t["clock_unconfirmed"],
-                "behind": t["clock_behind_state"]}.get(value, value)
+        return clock_word(t, value)
     return value

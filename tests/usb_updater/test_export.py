@@ -296,3 +296,15 @@ def test_a_month_whose_events_were_later_found_behind_is_written_again(filled, t
     assert rewritten == {"usage-2024-01.csv", "usage-2024-01.jsonl", "summary.csv"}
     rows = exported(filled, tmp_path / "stick", "usage-2024-01.csv")
     assert {r[-1] for r in rows[1:]} == {"behind"}
+
+
+def test_what_else_a_stick_s_index_held_is_not_written_back(filled, tmp_path):
+    # months.json comes from the stick: only the box's own months and keys go back onto it.
+    folder = tmp_path / "stick" / "sanduq" / "exports" / filled.device_id
+    folder.mkdir(parents=True)
+    (folder / "months.json").write_text(json.dumps({"2099-01": {"events": 1, "last": 1, "evil": "x" * 1000},
+                                                    "2024-01": {"events": 1, "evil": "y"}}))
+    store(filled, months_of(1))
+    export_usage(filled, tmp_path / "stick")
+    index = json.loads((folder / "months.json").read_text())
+    assert list(index) == ["2024-01"] and set(index["2024-01"]) == {"events", "last", "behind", "size"}

@@ -323,3 +323,13 @@ def test_folders_too_deep_to_search_are_said(tmp_path):
     write_usage(deep / "sanduq" / "exports" / "sanduq-0000aaaa" / "usage-2026-11.csv", [row(1)])
     found = sticks.find(tmp_path / "copies")
     assert found.usage == [] and any("were not searched" in p for p in found.problems)
+
+
+def test_a_summary_far_larger_than_a_box_writes_is_not_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(sticks, "MAX_SUMMARY", 1000)  # (32 MB in the field: the limit, not its size, is tested)
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-11.csv", [row(1)])
+    (folder / "summary.csv").write_text("device,item,title_tg\n" + "sanduq-0000aaaa,x,y\n" * 100, encoding="utf-8")
+    found = sticks.find(tmp_path / "stick")
+    assert found.summaries == [] and [p for p in found.problems if "summary.csv could not be read" in p]
+    assert len(found.usage) == 1
