@@ -109,8 +109,16 @@ def _write(path: Path, rows: list) -> None:
         out.writerows(rows)
 
 
-def measured(command: list[str]) -> tuple[float, float, str]:
-    """COMMAND's wall time in seconds, its own peak RSS in MB (from wait4), and what it printed."""
+def measured(command: list[str], sticks: Path) -> tuple[float, float, str]:
+    """COMMAND's wall time in seconds, its own peak RSS in MB (from wait4), and what it printed.
+    Everything written before is on the disk first, so one step's writeback (the sticks just
+    made, the reference's database) never lands in another's time, and the sticks' files are
+    read once before, so every step finds them in the page cache (this machine's cache was seen
+    to drop them between steps: a step then read them from the disk and took half as long again)."""
+    os.sync()
+    for path in sticks.rglob("*"):
+        if path.is_file():
+            path.read_bytes()
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err)
@@ -140,12 +148,13 @@ def main() -> None:
         files = sum(1 for _ in (tmp / "sticks").rglob("usage-*.csv"))
         size = sum(p.stat().st_size for p in (tmp / "sticks").rglob("usage-*.csv")) / 1e6
         print(f"made {files:,} files, {rows:,} rows, {size:,.0f} MB in {made:.0f} s", file=sys.stderr)
-        ref_took, ref_peak, out = measured([sys.executable, "-c", REFERENCE, str(tmp / "sticks"), str(tmp / "ref.db")])
+        ref_took, ref_peak, out = measured([sys.executable, "-c", REFERENCE, str(tmp / "sticks"), str(tmp / "ref.db")],
+                                          tmp / "sticks")
         ref_load, ref_count, ref_events, _ = json.loads(out.splitlines()[-1])
-        add_took, peak1, _ = measured([*report, "--db", str(tmp / "r.duckdb"), "add", str(tmp / "sticks")])
+        add_took, peak1, _ = measured([*report, "--db", str(tmp / "r.duckdb"), "add", str(tmp / "sticks")], tmp / "sticks")
         build_took, peak2, _ = measured([*report, "--db", str(tmp / "r.duckdb"), "build", str(tmp / "out"),
-                                         "--as-of", "2027-01-01"])
-        again_took, _, _ = measured([*report, "--db", str(tmp / "r.duckdb"), "add", str(tmp / "sticks")])
+                                         "--as-of", "2027-01-01"], tmp / "sticks")
+        again_took, _, _ = measured([*report, "--db", str(tmp / "r.duckdb"), "add", str(tmp / "sticks")], tmp / "sticks")
         import duckdb
 
         kept = duckdb.connect(str(tmp / "r.duckdb"), read_only=True).execute("SELECT count(*) FROM events").fetchone()[0]

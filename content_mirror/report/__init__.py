@@ -1,7 +1,7 @@
 """sanduq-report: a programme officer's pile of sticks into one trustworthy picture.
 
 It runs on the officer's laptop (most likely Windows), so nothing here imports the box's code
-or a module only Linux has: only the standard library, DuckDB, XlsxWriter, Jinja2, tqdm and,
+or a module only Linux has: only the standard library, DuckDB, rustpy-xlsxwriter, Jinja2, tqdm and,
 for `push`, psycopg. The modules, in the order the data flows:
 
 - sticks.py   finds every box's exports and receipts on a stick or in a folder of copies;

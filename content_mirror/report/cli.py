@@ -91,7 +91,7 @@ def _add(args) -> int:
         for name in ("usage", "summaries", "boxes", "receipts", "problems"):
             getattr(found, name).extend(getattr(here, name))
     with _bar(len(found.usage) + len(found.summaries), "files") as bar:
-        added = intake.add(conn, found, bar.update)
+        added = intake.add(conn, found, bar.update, scratch=args.db.absolute().parent)  # beside the database: room
     conn.close()
     print(f"{added.files} new file(s) read, {added.known} added before; {added.events:,} new events, "
           f"{added.duplicates:,} carried before (counted once), {added.conflicts:,} conflicts, "
@@ -160,15 +160,13 @@ def _folder(out: Path) -> None:
 
 def _replace(path: Path, write) -> None:
     """Write PATH whole or not at all (a report open in Excel on Windows cannot be replaced: say so)."""
-    from xlsxwriter.exceptions import FileCreateError
-
     from content_mirror.report.store import ReportError
 
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
-    except (OSError, FileCreateError) as e:
+    except OSError as e:  # the workbook's writer says so too (rustpy-xlsxwriter raises OSError)
         tmp.unlink(missing_ok=True)
         raise ReportError(f"{path} could not be written ({getattr(e, 'strerror', None) or e}); close it if it is "
                           "open in another program, free some space, and build again.") from e

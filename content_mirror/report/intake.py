@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +30,7 @@ import duckdb
 
 from content_mirror.report import sticks
 from content_mirror.report.sticks import Found, Source
-from content_mirror.report.store import Added, first_line, insert, now, sql_text
+from content_mirror.report.store import Added, ReportError, first_line, insert, now, sql_text
 
 TYPES = ("opened", "progress", "finished", "search-empty", "saved", "searched")
 CLOCKS = ("synced", "unconfirmed", "behind")
@@ -38,7 +39,11 @@ COLUMNS = ("event_id", "device", "time", "type", "item", "title", "kind", "value
 CONTENT = ("device", "ts", "type", "item", "value", "language", "search_text")  # what a conflict compares
 FORMULA = "=+-@|%\t\r"  # a box writes a quote before a text cell starting with one (export.safe_row)
 HEADING = re.compile(r"[a-z_]{1,40}")
-RESERVED = ("filename", "file_index")  # DuckDB's own columns of a file read: never a heading's
+STREAM_ORD = "sanduq_ord"  # the column _Stream puts first: a row's file number
+RESERVED = ("filename", "file_index", STREAM_ORD)  # DuckDB's own columns of a file read, and ours: never a heading's
+# Rows on their way in: checked (reason: why one is refused) and numbered by file (ord).
+INCOMING = ("event_id UUID, device VARCHAR, ts TIMESTAMP, type VARCHAR, item VARCHAR, kind VARCHAR, value DOUBLE, "
+            "language VARCHAR, search_text VARCHAR, clock VARCHAR, ord INTEGER, reason VARCHAR")
 SUMMARY = ("item", "title_tg", "title_ru", "title_en", "kind", "title_ky", "title_uz", "title_sr", "title_cnr")
 MAX_RETRIES = 20
 
@@ -50,29 +55,66 @@ class _Unreadable(Exception):
         self.heading, self.group = heading, group
 
 
-def add(conn: duckdb.DuckDBPyConnection, found: Found, progress: Callable[[int], None] = lambda n: None) -> Added:
-    """Add what FOUND holds, all or nothing; PROGRESS(n) is told of each file read."""
+class _Stream:
+    """One scratch file of the rows of many plain usage files with the same heading, each row
+    begun with its file's number in this add (sticks.copy_rows), read by DuckDB in one go. Its
+    writes failing (a full disk) is the officer's to mend, not a stick's fault."""
+
+    def __init__(self, path: Path, heading: tuple):
+        self.path, self.heading, self.sources = path, heading, []
+        self.file = self._do(open, path, "wb")
+        self.write(",".join((STREAM_ORD,) + heading).encode() + b"\n")
+
+    def _do(self, what, *args):
+        try:
+            return what(*args)
+        except OSError as e:
+            raise ReportError(f"The rows could not be gathered in {self.path.parent} ({e.strerror or e}); free some "
+                              "space there, then add again.") from e
+
+    def write(self, data: bytes) -> None:
+        self._do(self.file.write, data)
+
+    def seek(self, at: int) -> None:
+        self._do(self.file.seek, at)
+
+    def truncate(self) -> None:
+        self._do(self.file.truncate)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def close(self) -> None:
+        self._do(self.file.close)
+
+
+def add(conn: duckdb.DuckDBPyConnection, found: Found, progress: Callable[[int], None] = lambda n: None,
+        scratch: Path | None = None) -> Added:
+    """Add what FOUND holds, all or nothing; PROGRESS(n) is told of each file read. The rows
+    are gathered in a scratch folder made in SCRATCH (default: the system's), as large as the
+    new files, removed at the end."""
     problems, usage = list(found.problems), list(found.usage)
     for _ in range(MAX_RETRIES):
         added = Added(problems=list(problems))
         known = set(conn.execute("SELECT sha256, device FROM files").fetchall())
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            batch = _load_usage(conn, _fresh(usage, known, added), added, progress)
-            _merge(conn, batch, added)
-            _add_small(conn, found, known, added, progress)
-            conn.execute("COMMIT")
-            return added
-        except _Unreadable as e:
-            conn.execute("ROLLBACK")
-            bad = _unreadable_files(conn, e.heading, e.group)
-            if not bad:
+        with tempfile.TemporaryDirectory(prefix=".sanduq-report-", dir=scratch, ignore_cleanup_errors=True) as tmp:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                batch = _load_usage(conn, usage, known, added, progress, Path(tmp))
+                _merge(conn, batch, added)
+                _add_small(conn, found, known, added, progress)
+                conn.execute("COMMIT")
+                return added
+            except _Unreadable as e:
+                conn.execute("ROLLBACK")
+                bad = _unreadable_files(conn, e.heading, e.group)
+                if not bad:
+                    raise
+                problems += [f"{s.path} was not added ({why}); copy it again from the stick." for s, why in bad]
+                usage = [s for s in usage if s not in [s for s, _ in bad]]
+            except BaseException:
+                conn.execute("ROLLBACK")
                 raise
-            problems += [f"{s.path} was not added ({why}); copy it again from the stick." for s, why in bad]
-            usage = [s for s in usage if s not in [s for s, _ in bad]]
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     raise duckdb.Error("too many files could not be read")
 
 
@@ -89,38 +131,59 @@ def _is_new(source: Source, known: set, added: Added) -> bool:
     return True
 
 
-def _load_usage(conn, sources: list[Source], added: Added, progress) -> int:
-    """Every row of SOURCES straight into `events`, checked as it is read (its `reason` says why
-    a row is refused), in one pass over the files; _merge then sorts out what came twice.
-    Returns this add's batch number."""
-    groups: dict[tuple, list[Source]] = {}
-    for source in sources:
-        try:
-            groups.setdefault(_heading(source.path), []).append(source)
-        except (OSError, ValueError) as e:
-            added.problems.append(f"{source.path} was not added ({e}); copy it again from the stick.")
+def _load_usage(conn, usage: list[Source], known: set, added: Added, progress, scratch: Path) -> int:
+    """Every row of the new files among USAGE into the temporary table `incoming`, checked as it
+    is read (its `reason` says why a row is refused); _merge then sorts out what came twice and
+    keeps the rest. Each file is read once, here: hashed, its lines counted, and (if plain) its
+    rows copied into a stream for its heading. Returns this add's batch number."""
     batch = conn.execute("SELECT coalesce(max(batch), 0) + 1 FROM files").fetchone()[0]
+    streams: dict[tuple, _Stream] = {}
+    alone: dict[tuple, list[Source]] = {}  # files with quotes: DuckDB reads each on its own
+    sources: list[Source] = []  # the new files; a file's place here (ord) names it in its rows
+    for source in usage:
+        try:
+            with sticks.open_file(source.path) as f:
+                first = sticks.first_line(f)
+                heading = _heading(first)
+                stream = streams.get(heading) or streams.setdefault(
+                    heading, _Stream(scratch / f"rows-{len(streams)}.csv", heading))
+                start = stream.tell()
+                plain = sticks.copy_rows(f, source, first, stream, b"%d," % len(sources))
+        except (OSError, ValueError) as e:
+            added.problems.append(f"{source.path} was not added ({getattr(e, 'strerror', None) or e}); copy it again "
+                                  "from the stick.")
+            continue
+        if not _is_new(source, known, added):
+            if plain:
+                stream.seek(start)
+                stream.truncate()
+            continue
+        (stream.sources if plain else alone.setdefault(heading, [])).append(source)
+        sources.append(source)
+        progress(1)
     conn.execute("CREATE OR REPLACE TEMP TABLE sources (filename VARCHAR, sha256 VARCHAR, device VARCHAR, "
                  "name VARCHAR, ord INTEGER, lines BIGINT)")
-    ord = 0
-    for heading, group in groups.items():
-        try:
-            _read(conn, heading, group, ord, batch)
-        except duckdb.Error as e:
-            raise _Unreadable(heading, group) from e
-        insert(conn, "INSERT INTO sources", [[str(s.path), s.sha256, s.device, s.path.name, ord + n, s.lines]
-                                             for n, s in enumerate(group)], 6)
-        ord += len(group)
-        progress(len(group))
+    insert(conn, "INSERT INTO sources", [[str(s.path), s.sha256, s.device, s.path.name, n, s.lines]
+                                         for n, s in enumerate(sources)], 6)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE incoming ({INCOMING})")
+    ords = {id(s): n for n, s in enumerate(sources)}
+    devices = [s.device for s in sources]  # by ord: the box each file's folder names
+    for heading, stream in streams.items():
+        stream.close()
+        if stream.sources:
+            _read(conn, (STREAM_ORD,) + heading, [str(stream.path)], f"CAST(r.{STREAM_ORD} AS INTEGER)", devices, [],
+                  stream.sources)
+    for heading, group in alone.items():
+        _read(conn, heading, [str(s.path) for s in group], "(CAST($3 AS INTEGER[]))[CAST(r.file_index AS BIGINT) + 1]",
+              devices, [[ords[id(s)] for s in group]], group)
     conn.execute("""INSERT INTO files (sha256, kind, device, name, path, added, batch, ord, rows)
         SELECT s.sha256, 'usage', s.device, s.name, s.filename, ?, ?, s.ord, coalesce(c.n, 0)
-        FROM sources s LEFT JOIN (SELECT ord, count(*) AS n FROM events WHERE batch = ? GROUP BY ord) c USING (ord)""",
-                 [now(), batch, batch])
-    # Refused rows out of events, counted by file and reason.
-    conn.execute("""INSERT INTO refused SELECT s.sha256, s.device, e.reason, count(*), NULL
-                    FROM events e JOIN sources s USING (ord) WHERE e.batch = ? AND e.reason IS NOT NULL GROUP BY ALL""",
-                 [batch])
-    conn.execute("DELETE FROM events WHERE batch = ? AND reason IS NOT NULL", [batch])
+        FROM sources s LEFT JOIN (SELECT ord, count(*) AS n FROM incoming GROUP BY ord) c USING (ord)""",
+                 [now(), batch])
+    # Refused rows out, counted by file and reason.
+    conn.execute("""INSERT INTO refused SELECT s.sha256, s.device, i.reason, count(*), NULL
+                    FROM incoming i JOIN sources s USING (ord) WHERE i.reason IS NOT NULL GROUP BY ALL""")
+    conn.execute("DELETE FROM incoming WHERE reason IS NOT NULL")
     _unreadable_rows(conn, batch)
     conn.execute("""UPDATE files SET refused = coalesce(c.checked, 0), unreadable = coalesce(c.unread, 0)
         FROM (SELECT file, device, sum(rows) FILTER (reason != 'unreadable-row') AS checked,
@@ -129,11 +192,13 @@ def _load_usage(conn, sources: list[Source], added: Added, progress) -> int:
     return batch
 
 
-def _heading(path: Path) -> tuple:
-    """The file's column names, checked: they become SQL names, so only plain ones pass."""
-    with path.open("rb") as f:
-        first = f.readline(4096).decode("utf-8-sig")
-    names = tuple(next(csv.reader(io.StringIO(first)), []))
+def _heading(first: bytes) -> tuple:
+    """The file's column names from its FIRST line, checked: they become SQL names, so only plain
+    ones pass."""
+    try:
+        names = tuple(next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), []))
+    except (UnicodeDecodeError, csv.Error):
+        names = ()
     if not set(REQUIRED) <= set(names) or len(set(names)) != len(names) or set(RESERVED) & set(names) or \
             not all(HEADING.fullmatch(n) for n in names):
         raise ValueError("its first line is not the heading a box writes")
@@ -146,39 +211,45 @@ def _csv(heading: tuple, rejects: bool = False) -> str:
     cannot be read is skipped (and counted by _unreadable_rows), never the end of the file."""
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in heading) + "}"
     keep = ", store_rejects = true, rejects_table = 'sanduq_rejects', rejects_scan = 'sanduq_scans'" if rejects else ""
-    return (f"read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+    return (f"read_csv($1, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
             f"columns = {columns}, ignore_errors = true, strict_mode = false, max_line_size = 1000000{keep})")
 
 
-def _read(conn, heading: tuple, sources: list[Source], first: int, batch: int) -> None:
-    """SOURCES (files with the same HEADING, numbered from FIRST) into `events`, each row checked."""
+def _read(conn, heading: tuple, paths: list[str], ord: str, devices: list[str], more: list,
+          group: list[Source]) -> None:
+    """The CSV files PATHS (with HEADING) into `incoming`, each row checked against DEVICES[its
+    file number], the box its file's folder names; ORD is the SQL for a row's file number (MORE:
+    its parameters after the paths and devices). GROUP: the usage files read, named if DuckDB
+    cannot read them. (The box is looked up in a list: a join with the files' table would make
+    DuckDB, which cannot guess how many rows a CSV holds, build its hash table of the rows.)"""
     col = {c: f"r.{c}" if c in heading else "NULL" for c in COLUMNS}
     unquote = {c: f"CASE WHEN starts_with({col[c]}, chr(39)) AND contains('{sql_text(FORMULA)}', substr({col[c]}, 2, 1)) "
                   f"THEN substr({col[c]}, 2) ELSE {col[c]} END" for c in ("item", "search_text", "language")}
-    folders = "(VALUES " + ", ".join(f"({n}, '{sql_text(s.device)}')" for n, s in enumerate(sources)) + \
-        ") AS f(file_index, folder)"
-    conn.execute(f"""INSERT INTO events
-        WITH rows AS (
-            SELECT try_cast({col['event_id']} AS UUID) AS event_id, {col['event_id']} AS id_text,
-                   {col['device']} AS device, {col['time']} AS time, try_cast({col['time']} AS TIMESTAMP) AS ts,
-                   {col['type']} AS type, {unquote['item']} AS item, {col['kind']} AS kind,
-                   {col['value']} AS value_text, try_cast({col['value']} AS DOUBLE) AS value,
-                   {unquote['language']} AS language, {unquote['search_text']} AS search_text,
-                   coalesce({col['clock']}, '') AS clock, r.file_index + {first} AS ord, f.folder
-            FROM {_csv(heading)} r JOIN {folders} USING (file_index))
-        SELECT event_id, device, ts, type, item, kind, value, language, search_text, clock, {batch}, ord, CASE
-            WHEN event_id IS NULL OR length(id_text) != 32 THEN 'bad-id'
-            WHEN device IS DISTINCT FROM folder THEN 'other-box'
-            WHEN type IS NULL OR type NOT IN ({', '.join(f"'{t}'" for t in TYPES)}) THEN 'bad-type'
-            WHEN time IS NOT NULL AND ts IS NULL THEN 'bad-time'
-            WHEN value_text IS NOT NULL AND (value IS NULL OR isnan(value) OR isinf(value)) THEN 'bad-value'
-            WHEN type = 'progress' AND NOT coalesce(value BETWEEN 0 AND 1, false) THEN 'bad-value'
-            WHEN clock NOT IN ('', {', '.join(f"'{c}'" for c in CLOCKS)}) THEN 'bad-clock'
-            WHEN length(coalesce(item, '')) > 200 OR length(coalesce(search_text, '')) > 200
-                 OR length(coalesce(language, '')) > 16 OR length(coalesce(kind, '')) > 32 THEN 'too-long'
-            WHEN contains(concat(item, search_text, language, kind), chr(0)) THEN 'bad-text'
-            END
-        FROM rows""", [[str(s.path) for s in sources]])
+    try:
+        conn.execute(f"""INSERT INTO incoming
+            WITH rows AS (
+                SELECT try_cast({col['event_id']} AS UUID) AS event_id, {col['event_id']} AS id_text,
+                       {col['device']} AS device, {col['time']} AS time, try_cast({col['time']} AS TIMESTAMP) AS ts,
+                       {col['type']} AS type, {unquote['item']} AS item, {col['kind']} AS kind,
+                       {col['value']} AS value_text, try_cast({col['value']} AS DOUBLE) AS value,
+                       {unquote['language']} AS language, {unquote['search_text']} AS search_text,
+                       coalesce({col['clock']}, '') AS clock, {ord} AS ord
+                FROM {_csv(heading)} r)
+            SELECT event_id, device, ts, type, item, kind, value, language, search_text, clock, ord, CASE
+                WHEN event_id IS NULL OR length(id_text) != 32 THEN 'bad-id'
+                WHEN device IS DISTINCT FROM (CAST($2 AS VARCHAR[]))[ord + 1] THEN 'other-box'
+                WHEN type IS NULL OR type NOT IN ({', '.join(f"'{t}'" for t in TYPES)}) THEN 'bad-type'
+                WHEN time IS NOT NULL AND ts IS NULL THEN 'bad-time'
+                WHEN value_text IS NOT NULL AND (value IS NULL OR isnan(value) OR isinf(value)) THEN 'bad-value'
+                WHEN type = 'progress' AND NOT coalesce(value BETWEEN 0 AND 1, false) THEN 'bad-value'
+                WHEN clock NOT IN ('', {', '.join(f"'{c}'" for c in CLOCKS)}) THEN 'bad-clock'
+                WHEN length(coalesce(item, '')) > 200 OR length(coalesce(search_text, '')) > 200
+                     OR length(coalesce(language, '')) > 16 OR length(coalesce(kind, '')) > 32 THEN 'too-long'
+                WHEN contains(concat(item, search_text, language, kind), chr(0)) THEN 'bad-text'
+                END
+            FROM rows""", [paths, devices, *more])
+    except duckdb.Error as e:
+        raise _Unreadable(heading[1:] if heading[0] == STREAM_ORD else heading, group) from e
 
 
 def _unreadable_rows(conn, batch: int) -> None:
@@ -191,7 +262,8 @@ def _unreadable_rows(conn, batch: int) -> None:
                             WHERE f.rows < s.lines""", [batch]).fetchall()
     for filename, sha256, device in short:
         conn.execute("DROP TABLE IF EXISTS sanduq_rejects; DROP TABLE IF EXISTS sanduq_scans")
-        heading = _heading(Path(filename))
+        with sticks.open_file(Path(filename)) as f:
+            heading = _heading(sticks.first_line(f))
         conn.execute(f"CREATE OR REPLACE TEMP TABLE probe AS SELECT * FROM {_csv(heading, rejects=True)}", [[filename]])
         conn.execute("""INSERT INTO refused SELECT ?, ?, 'unreadable-row', count(DISTINCT line), 'line ' || min(line)
                         FROM sanduq_rejects HAVING count(*) > 0""", [sha256, device])
@@ -210,30 +282,38 @@ def _unreadable_files(conn, heading: tuple, group: list[Source]) -> list[tuple[S
 
 
 def _merge(conn, batch: int, added: Added) -> None:
-    """Each event once: of an id found more than once (in this add, or kept before), the first
-    version stays (the earliest add, then the earliest file); the others are counted as
-    duplicates, or noted as conflicts when they say something else.
+    """Each event once, into `events`: of an id found more than once (in this add, or kept
+    before), the first version stays (the earliest add, then the earliest file); the others are
+    counted as duplicates, or noted as conflicts when they say something else.
 
     Only ids seen twice are compared, so the common case (almost every id new and seen once)
-    costs one count of the ids, not a sort of millions of rows."""
+    costs one count of the ids, not a sort of millions of rows. What came twice is left out
+    before anything reaches `events`: rows deleted from it would cost a rewrite of the table."""
     content = ", ".join(CONTENT)
+    mine = lambda t: ", ".join(f"{t}.{c}" for c in ("event_id",) + CONTENT + ("clock",))  # noqa: E731
     conn.execute("""CREATE OR REPLACE TEMP TABLE twice AS
-                    SELECT event_id FROM events GROUP BY event_id HAVING count(*) > 1""")
-    conn.execute("""CREATE OR REPLACE TEMP TABLE copies AS
-                    SELECT e.rowid AS rid, e.*, f.sha256 AS file FROM events e SEMI JOIN twice USING (event_id)
-                    JOIN files f USING (batch, ord)""")
-    conn.execute(f"""CREATE OR REPLACE TEMP TABLE keepers AS SELECT DISTINCT ON (event_id) * FROM copies
-                     ORDER BY event_id, batch, ord, {content}""")
+                    SELECT event_id FROM incoming GROUP BY event_id HAVING count(*) > 1
+                    UNION SELECT event_id FROM incoming SEMI JOIN events USING (event_id)""")
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE copies AS
+        SELECT i.rowid AS rid, false AS old, {mine('i')}, {batch} AS batch, ord, s.sha256 AS file
+        FROM incoming i SEMI JOIN twice USING (event_id) JOIN sources s USING (ord)
+        UNION ALL
+        SELECT e.rowid, true, {mine('e')}, batch, ord, f.sha256
+        FROM events e SEMI JOIN twice USING (event_id) JOIN files f USING (batch, ord)""")
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE keepers AS SELECT * FROM copies
+                     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY batch, ord, {content}) = 1""")
     conn.execute(f"""CREATE OR REPLACE TEMP TABLE dropped AS
-        SELECT c.rid, c.event_id, c.device, c.file, c.clock, k.rid AS kept_rid, k.file AS kept_file,
+        SELECT c.rid, c.event_id, c.device, c.file, c.clock, k.rid AS kept_rid, k.old AS kept_old, k.file AS kept_file,
                {_differ('c', 'k')} AS differs, {_shown('k')} AS kept, {_shown('c')} AS other
-        FROM copies c JOIN keepers k USING (event_id) WHERE c.rid != k.rid""")
+        FROM copies c JOIN keepers k USING (event_id) WHERE NOT c.old AND c.rid != k.rid""")
     conn.execute("""INSERT INTO conflicts SELECT replace(CAST(event_id AS VARCHAR), '-', ''), device, kept_file, file,
                     kept, other FROM dropped WHERE differs""")
     # What a box learnt later about its clock (server/clock.py marks a boot's events behind).
-    conn.execute("""UPDATE events SET clock = 'behind' WHERE rowid IN
-                    (SELECT kept_rid FROM dropped WHERE NOT differs AND clock = 'behind')""")
-    conn.execute("DELETE FROM events WHERE rowid IN (SELECT rid FROM dropped)")
+    for table, old in (("events", "kept_old"), ("incoming", "NOT kept_old")):
+        conn.execute(f"""UPDATE {table} SET clock = 'behind' WHERE rowid IN
+                         (SELECT kept_rid FROM dropped WHERE {old} AND NOT differs AND clock = 'behind')""")
+    conn.execute(f"""INSERT INTO events SELECT event_id, device, ts, type, item, kind, value, language, search_text,
+                     clock, {batch}, ord, NULL FROM incoming WHERE rowid NOT IN (SELECT rid FROM dropped)""")
     conn.execute("""UPDATE files SET duplicates = coalesce(c.dup, 0), conflicts = coalesce(c.clash, 0),
                         new = files.rows - files.refused - coalesce(c.dup, 0) - coalesce(c.clash, 0)
         FROM (SELECT f.sha256, f.device, d.dup, d.clash FROM files f LEFT JOIN (

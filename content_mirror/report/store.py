@@ -20,7 +20,8 @@ TABLES = (
     # An event as its box wrote it: the id as a UUID, its time read (ts; NULL when the box had
     # none), and where it first came from: the add (batch) and the file's place in it (ord),
     # which decide which copy is the first. Titles are not repeated here: items holds them.
-    # reason is set only during an add, on a row about to be refused.
+    # reason is always NULL: rows are checked on their way in (intake.py's `incoming`); the
+    # column stays so that report databases made before still open.
     """CREATE TABLE IF NOT EXISTS events (event_id UUID, device VARCHAR, ts TIMESTAMP, type VARCHAR,
            item VARCHAR, kind VARCHAR, value DOUBLE, language VARCHAR, search_text VARCHAR, clock VARCHAR,
            batch INTEGER, ord INTEGER, reason VARCHAR)""",

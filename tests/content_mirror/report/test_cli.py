@@ -68,7 +68,7 @@ def test_pip_finds_a_wheel_of_everything_sanduq_report_needs_on_windows_and_maco
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     names = {i["metadata"]["name"].lower() for i in json.loads((tmp_path / "report.json").read_text())["install"]}
-    assert {"duckdb", "xlsxwriter", "psycopg-binary", "tqdm", "jinja2"} <= names
+    assert {"duckdb", "rustpy-xlsxwriter", "psycopg-binary", "tqdm", "jinja2"} <= names
 
 
 def test_the_database_may_be_named_before_or_after_the_command(tmp_path):

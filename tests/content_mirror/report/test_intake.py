@@ -3,6 +3,9 @@ row refused with its reason, the same stick twice changing nothing."""
 
 import csv
 import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -10,7 +13,10 @@ import pytest
 
 from content_mirror.report import intake, sticks, store
 from content_mirror.report.cli import main
+from tests.helpers import need_tool
 from usb_updater.export import CSV_COLUMNS
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def add(db, *places):
@@ -333,3 +339,90 @@ def test_a_summary_far_larger_than_a_box_writes_is_not_read(tmp_path, monkeypatc
     found = sticks.find(tmp_path / "stick")
     assert found.summaries == [] and [p for p in found.problems if "summary.csv could not be read" in p]
     assert len(found.usage) == 1
+
+
+def test_plain_files_are_read_in_one_stream_and_each_row_still_names_its_file(tmp_path):
+    # Files without a double quote are gathered into one stream (DuckDB opens one file, not a
+    # thousand); a file with quotes is read on its own, since a quoted field may hold a line
+    # break. Both ways, every row is checked against its own file's box and counted for its file.
+    a = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    b = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000bbbb"
+    write_usage(a / "usage-2026-10.csv", [row(1), ["not-an-id"] + row(2)[1:], row(3, type="teleported"),
+                                          row(4, device="sanduq-0000bbbb"), row(5, type="progress", value="NaN")])
+    write_usage(a / "usage-2026-11.csv", [row(6, type="search-empty", item="", text='say "hi"'),
+                                          row(7, type="search-empty", item="", text="two\nlines")])
+    write_usage(b / "usage-2026-11.csv", [row(8, device="sanduq-0000bbbb")])
+    with (b / "usage-2026-11.csv").open("ab") as f:  # a last row without its line feed
+        f.write(",".join(row(9, device="sanduq-0000bbbb")).encode())
+    db = tmp_path / "r.duckdb"
+    added = add(db, tmp_path / "stick")
+    kept = {e[0][-1]: e for e in events(db)}
+    assert sorted(kept) == ["1", "6", "7", "8", "9"]
+    assert kept["6"][6] == 'say "hi"' and kept["7"][6] == "two\nlines"
+    assert (added.events, added.refused, added.problems) == (5, 4, [])
+    conn = duckdb.connect(str(db), read_only=True)
+    files = dict(((d, n), (r, new, ref)) for d, n, r, new, ref in conn.execute(
+        "SELECT device, name, rows, new, refused FROM files WHERE kind = 'usage'").fetchall())
+    assert files == {("sanduq-0000aaaa", "usage-2026-10.csv"): (5, 1, 4), ("sanduq-0000aaaa", "usage-2026-11.csv"): (2, 2, 0),
+                     ("sanduq-0000bbbb", "usage-2026-11.csv"): (2, 2, 0)}
+    reasons = dict(conn.execute("SELECT reason, sum(rows) FROM refused GROUP BY 1").fetchall())
+    conn.close()
+    assert reasons == {"bad-id": 1, "bad-type": 1, "other-box": 1, "bad-value": 1}
+    assert not list(tmp_path.glob("**/.sanduq-report-*")) and not list(Path(tempfile.gettempdir()).glob(
+        ".sanduq-report-*")), "the gathered rows are removed"
+
+
+def test_a_stick_added_with_one_added_before_brings_only_its_own_rows(tmp_path):
+    write_usage(tmp_path / "a" / "sanduq" / "exports" / "sanduq-0000aaaa" / "usage-2026-10.csv", [row(1), row(2)])
+    write_usage(tmp_path / "b" / "sanduq" / "exports" / "sanduq-0000aaaa" / "usage-2026-11.csv", [row(3)])
+    db = tmp_path / "r.duckdb"
+    add(db, tmp_path / "a")
+    added = add(db, tmp_path / "a", tmp_path / "b")
+    assert (added.files, added.known, added.events, added.duplicates) == (1, 1, 1, 0)
+    assert [e[0][-1] for e in events(db)] == ["1", "2", "3"]
+
+
+def test_a_file_that_grows_while_it_is_read_is_named_and_the_others_are_added(tmp_path):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    write_usage(folder / "usage-2026-11.csv", [row(2)])
+    found = sticks.find(tmp_path / "stick")
+    with (folder / "usage-2026-11.csv").open("a", encoding="utf-8", newline="") as f:  # still being copied
+        csv.writer(f).writerow(row(3))
+    conn = store.connect(tmp_path / "r.duckdb")
+    added = intake.add(conn, found)
+    conn.close()
+    assert [e[0][-1] for e in events(tmp_path / "r.duckdb")] == ["1"]
+    assert len(added.problems) == 1 and "usage-2026-11.csv was not added (it changed while it was read" in \
+        added.problems[0]
+
+
+FULL_SCRATCH = r"""
+import subprocess, sys
+from pathlib import Path
+from content_mirror.report import intake, sticks, store
+scratch = Path(sys.argv[1])
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(scratch)], check=True)
+conn = store.connect(Path(sys.argv[2]))
+try:
+    intake.add(conn, sticks.find(Path(sys.argv[3])), scratch=scratch)
+except store.ReportError as e:
+    print("said:", e)
+print("events", conn.execute("SELECT count(*) FROM events").fetchone()[0], "files",
+      conn.execute("SELECT count(*) FROM files").fetchone()[0])
+"""
+
+
+def test_no_room_to_gather_the_rows_is_one_sentence_and_nothing_is_added(tmp_path):
+    need_tool("unshare")
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    for month in range(1, 13):  # about 150 KB of rows: more than the 64 KB the scratch folder has
+        write_usage(folder / f"usage-2026-{month:02d}.csv", [row(month * 1000 + n) for n in range(100)])
+    (tmp_path / "scratch").mkdir()
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", FULL_SCRATCH,
+                             str(tmp_path / "scratch"), str(tmp_path / "r.duckdb"), str(tmp_path / "stick")],
+                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if line.startswith("said:")]
+    assert len(said) == 1 and "could not be gathered" in said[0] and "free some space there, then add again" in said[0]
+    assert "events 0 files 0" in result.stdout
