@@ -109,14 +109,15 @@ def _add(pdf: Path, source: Path, tools: dict[str, str], book_id: str, lang: str
                                                                       ignore_cleanup_errors=True)))
         book = scratch / "book"
         book.mkdir()
-        texts = _texts(tools["pdftotext"], pdf, count, scratch / "text.txt")
+        texts: list[str] = []
 
-        def copy_files() -> None:
+        def meanwhile() -> None:  # while pdftoppm draws, on the other core: the words, then the copies
+            texts.extend(_texts(tools["pdftotext"], pdf, count, scratch / "text.txt"))
             _copy(pdf, book / f"{book_id}.pdf")
             for page, path in recordings.items():
                 _copy(path, book / f"page-{page:03d}.{lang}.mp3")
 
-        _draw(tools["pdftoppm"], pdf, count, book, meanwhile=copy_files)
+        _draw(tools["pdftoppm"], pdf, count, book, meanwhile=meanwhile)
 
         move_into_place(book, source / rel, undo)
         picture = (rel / "page-001.jpg").as_posix()
@@ -278,7 +279,9 @@ def _page_text(raw: str, page: int, pdf: Path) -> str:
 def _draw(tool: str, pdf: Path, pages: int, book: Path, meanwhile: Callable[[], None]) -> None:
     """Draw every page into BOOK as page-001.jpg ...: one pdftoppm for the whole book (a process
     per page cost a tenth more time), watched page by page through its -progress lines, doing
-    MEANWHILE (copying files: the disk's work) while it draws (the processor's)."""
+    MEANWHILE (taking the words out, copying files) while it draws. Its progress lines wait in
+    the pipe meanwhile (a few KB for the most pages a book may have), and its time limit
+    starts after."""
     drawn = 0
 
     def page_done(line: bytes) -> bool:
