@@ -84,15 +84,13 @@ def _parser() -> argparse.ArgumentParser:
 def _add(args) -> int:
     from content_mirror.report import intake, sticks, store
 
-    conn = store.connect(args.db)
     found = sticks.Found()
     for place in args.places:
         here = sticks.find(place)
         for name in ("usage", "summaries", "boxes", "receipts", "problems"):
             getattr(found, name).extend(getattr(here, name))
-    with _bar(len(found.usage) + len(found.summaries), "files") as bar:
+    with store.connect(args.db) as conn, _bar(len(found.usage) + len(found.summaries), "files") as bar:
         added = intake.add(conn, found, bar.update, scratch=args.db.absolute().parent)  # beside the database: room
-    conn.close()
     print(f"{added.files} new file(s) read, {added.known} added before; {added.events:,} new events, "
           f"{added.duplicates:,} carried before (counted once), {added.conflicts:,} conflicts, "
           f"{added.refused:,} rows refused. Database: {args.db}")
@@ -104,16 +102,15 @@ def _add(args) -> int:
 def _build(args) -> int:
     from content_mirror.report import figures, page, workbook
 
-    conn = _existing(args.db)
-    _folder(args.out)
-    tables = figures.all_tables(conn, args.as_of, args.min_schools, args.silent_weeks)
+    with _existing(args.db) as conn:
+        _folder(args.out)
+        tables = figures.all_tables(conn, args.as_of, args.min_schools, args.silent_weeks)
     with _bar(len(tables) + 1, "parts") as bar:
         _replace(args.out / f"{NAME}.xlsx", lambda tmp: workbook.write(tmp, tables, args.lang, args.as_of,
                                                                            args.min_schools, bar.update))
         html = page.render({t.name: t for t in tables}, args.lang, args.as_of, args.min_schools, args.silent_weeks)
         _replace(args.out / f"{NAME}.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
         bar.update(1)
-    conn.close()
     print(f"Written: {args.out / (NAME + '.xlsx')} and {args.out / (NAME + '.html')}")
     return DONE
 
@@ -121,9 +118,8 @@ def _build(args) -> int:
 def _export(args) -> int:
     from content_mirror.report import outward
 
-    conn = _existing(args.db)
-    months = outward.export_parquet(conn, args.out)
-    conn.close()
+    with _existing(args.db) as conn:
+        months = outward.export_parquet(conn, args.out)
     print(f"{sum(months.values()):,} events in {len(months)} month(s) written under {args.out / 'events'}")
     return DONE
 
@@ -131,11 +127,10 @@ def _export(args) -> int:
 def _push(args) -> int:
     from content_mirror.report import outward
 
-    conn = _existing(args.db)
-    total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    with _bar(total, "events") as bar:
-        there = outward.push_postgres(conn, args.url, bar.update)
-    conn.close()
+    with _existing(args.db) as conn:
+        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        with _bar(total, "events") as bar:
+            there = outward.push_postgres(conn, args.url, bar.update)
     print(f"{total:,} events pushed; PostgreSQL now holds {there:,}.")
     return DONE
 

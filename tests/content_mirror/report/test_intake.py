@@ -169,12 +169,17 @@ def test_a_file_that_is_not_a_box_s_is_named_the_others_still_counted_and_fixing
     assert len(events(db)) == 2
 
 
-def test_an_add_stopped_halfway_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+def one_month_added(tmp_path, month="10") -> tuple[Path, Path, dict]:
+    """A box's folder on a stick with one month's file, added: (the folder, the database, its dump)."""
     folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
-    write_usage(folder / "usage-2026-10.csv", [row(1)])
+    write_usage(folder / f"usage-2026-{month}.csv", [row(1)])
     db = tmp_path / "r.duckdb"
     add(db, tmp_path / "stick")
-    before = dump(db)
+    return folder, db, dump(db)
+
+
+def test_an_add_stopped_halfway_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    folder, db, before = one_month_added(tmp_path)
     write_usage(folder / "usage-2026-11.csv", [row(2)])
     # What a stick pulled out or Ctrl+C does after the rows are read and before they are kept.
     monkeypatch.setattr(intake, "_merge", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -341,10 +346,13 @@ def test_a_summary_far_larger_than_a_box_writes_is_not_read(tmp_path, monkeypatc
     assert len(found.usage) == 1
 
 
-def test_plain_files_are_read_in_one_stream_and_each_row_still_names_its_file(tmp_path):
+@pytest.mark.parametrize("part", [intake.PART, 1], ids=["one part", "a part per file"])
+def test_plain_files_are_read_in_one_stream_and_each_row_still_names_its_file(tmp_path, monkeypatch, part):
     # Files without a double quote are gathered into one stream (DuckDB opens one file, not a
     # thousand); a file with quotes is read on its own, since a quoted field may hold a line
     # break. Both ways, every row is checked against its own file's box and counted for its file.
+    # A stream is read in parts while the next is written: with a part per file, the same.
+    monkeypatch.setattr(intake, "PART", part)
     a = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
     b = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000bbbb"
     write_usage(a / "usage-2026-10.csv", [row(1), ["not-an-id"] + row(2)[1:], row(3, type="teleported"),
@@ -370,6 +378,27 @@ def test_plain_files_are_read_in_one_stream_and_each_row_still_names_its_file(tm
     assert reasons == {"bad-id": 1, "bad-type": 1, "other-box": 1, "bad-value": 1}
     assert not list(tmp_path.glob("**/.sanduq-report-*")) and not list(Path(tempfile.gettempdir()).glob(
         ".sanduq-report-*")), "the gathered rows are removed"
+
+
+def test_a_part_that_fails_while_the_next_is_written_stops_the_add_and_changes_nothing(tmp_path, monkeypatch):
+    folder, db, before = one_month_added(tmp_path, "08")
+    for n, month in enumerate(("09", "10", "11"), 2):
+        write_usage(folder / f"usage-2026-{month}.csv", [row(n)])
+    monkeypatch.setattr(intake, "PART", 1)
+    read, calls = intake._read, []
+
+    def second_fails(*args):  # on the reading thread: the second part, as if Ctrl+C or the disk failed there
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise KeyboardInterrupt()
+        read(*args)
+
+    monkeypatch.setattr(intake, "_read", second_fails)
+    assert main(["--db", str(db), "add", str(tmp_path / "stick")]) == 1
+    assert len(calls) >= 2 and dump(db) == before
+    monkeypatch.setattr(intake, "_read", read)
+    assert add(db, tmp_path / "stick").events == 3
+    assert not list(tmp_path.glob("**/.sanduq-report-*")), "the parts are removed"
 
 
 def test_a_stick_added_with_one_added_before_brings_only_its_own_rows(tmp_path):
