@@ -10,8 +10,9 @@ apps, under topics of two levels. Then, taking turns, each in a fresh Python and
 it (the interpreter's start is the same for both and not the work): the same 200 files copied
 with shutil.copyfile into a fresh folder, alone and followed by an fsync of each (the
 durability the import gives its files), and import_channel into a fresh folder (reading the
-database, checking every file, copying, fsyncing, writing the sheets). The median of the
-rounds; the page cache is warm for reading, and everything written is synced before the
+database, checking every file, copying, fsyncing, writing the sheets), also once more with its
+fsyncs and writeback hints made no-ops in its child, against the bare copy: its code's own
+cost. The median of the rounds; the page cache is warm for reading, and everything written is synced before the
 next turn starts, so one side's writeback never lands in the other's time. The issue's goals:
 at most 10% over copying, and under 150 MB of memory whatever the size.
 """
@@ -37,7 +38,10 @@ OTHERS = [("audio", "audio", "mp3", 1.5e6), ("audio", "audio", "mp3", 1.5e6), ("
           ("html5", "html5_zip", "zip", 0.2e6)]
 # Each child prints [seconds of the work, what it made]; the bench reads its peak RSS from wait4.
 IMPORT = """
-import json, sys, time
+import json, os, sys, time
+if sys.argv[3:] == ["nosync"]:  # the code's own cost: its fsyncs and writeback hints made no-ops here only
+    os.fsync = lambda fd: None
+    os.posix_fadvise = lambda *args: None
 from content_mirror.kolibri import import_channel
 started = time.perf_counter()
 done = import_channel(sys.argv[1], sys.argv[2])
@@ -116,15 +120,16 @@ def main() -> None:
         files, size = make_channel(tmp / "KOLIBRI_DATA", scale)
         storage = str(tmp / "KOLIBRI_DATA" / "content" / "storage")
         os.sync()
-        times: dict[str, list[float]] = {"copy": [], "copy+fsync": [], "import": []}
+        times: dict[str, list[float]] = {"copy": [], "copy+fsync": [], "import": [], "import, no sync": []}
         peak = 0.0
         for n in range(rounds):
             print(f"round {n + 1} of {rounds}", file=sys.stderr)
-            sides = [("copy", COPY, ("nosync",)), ("copy+fsync", COPY, ("fsync",)), ("import", IMPORT, ())]
-            for name, code, arguments in sides[n % 3:] + sides[:n % 3]:  # each side first in turn
-                target = tmp / f"{name}-{n}"
-                if name == "import":
-                    seconds, rss, made = run(name, code, str(tmp / "KOLIBRI_DATA"), str(target))
+            sides = [("copy", COPY, ("nosync",)), ("copy+fsync", COPY, ("fsync",)), ("import", IMPORT, ()),
+                     ("import, no sync", IMPORT, ("nosync",))]
+            for name, code, arguments in sides[n % 4:] + sides[:n % 4]:  # each side first in turn
+                target = tmp / f"{name.replace(', ', '-').replace(' ', '-')}-{n}"
+                if code is IMPORT:
+                    seconds, rss, made = run(name, code, str(tmp / "KOLIBRI_DATA"), str(target), *arguments)
                     peak = max(peak, rss)
                 else:
                     seconds, _, made = run(name, code, storage, str(target), *arguments)
@@ -136,15 +141,17 @@ def main() -> None:
         f"A Kolibri channel of {files} files, {size / 1e6:,.0f} MB, imported into a fresh authoring folder against "
         f"copying the same files, median of {rounds}, each timed inside a fresh Python, page cache warm for "
         f"reading, {os.cpu_count()} cores", "",
-        "| channel | shutil.copyfile, s | copyfile + fsync, s | import_channel, s | import / copy+fsync | "
-        "import / copyfile | import's peak RSS | goal: import / copy+fsync, RSS | met |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| channel | shutil.copyfile, s | copyfile + fsync, s | import_channel, s | import, no sync, s | "
+        "import / copy+fsync | import, no sync / copyfile | import's peak RSS | goal: import / copy+fsync, RSS | met |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         f"| {files} files, {size / 1e6:,.0f} MB | {median['copy']:.2f} | {median['copy+fsync']:.2f} | "
-        f"{median['import']:.2f} | {median['import'] / median['copy+fsync']:.2f} | "
-        f"{median['import'] / median['copy']:.2f} | {peak:.0f} MB | ≤ 1.10, < 150 MB | "
+        f"{median['import']:.2f} | {median['import, no sync']:.2f} | {median['import'] / median['copy+fsync']:.2f} | "
+        f"{median['import, no sync'] / median['copy']:.2f} | {peak:.0f} MB | ≤ 1.10, < 150 MB | "
         f"{'yes' if median['import'] <= 1.10 * median['copy+fsync'] and peak < 150 else '**no**'} |",
-        "", "The import's files are on the disk when it returns; copyfile's alone are still being written back, "
-        "so the goal is measured against copyfile + fsync, and the ratio to copyfile alone is shown beside it.",
+        "", "The import's files are on the disk when it returns; copyfile's alone are still being written back. "
+        "So the goal is measured against copyfile + fsync (the same durability); beside it, the import with its "
+        "fsyncs and writeback hints made no-ops in its child (that side only) against copyfile alone: what its "
+        "own work costs (the database read, the checks, the sheets), a cost per node, not per byte.",
         "", "Every round, in seconds: " + "; ".join(f"{name} {', '.join(f'{s:.2f}' for s in values)}"
                                                    for name, values in times.items()) + "."])
     print(text)
