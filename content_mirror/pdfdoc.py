@@ -63,7 +63,11 @@ def blocks(markdown: str) -> list[Block]:
                 found.append(Block("para", _words(token), indent=indent, mark=mark))
             heading, mark = 0, ""
         elif token.type in ("fence", "code_block"):
-            found += [Block("code", line, indent=22.0 * len(lists)) for line in token.content.rstrip("\n").split("\n")]
+            indent = 22.0 * len(lists) + 16.0 * quote
+            if mark:  # a list item that starts with code: its bullet on a line of its own, above it
+                found.append(Block("para", "", indent=indent, mark=mark))
+                mark = ""
+            found += [Block("code", line, indent=indent) for line in token.content.rstrip("\n").split("\n")]
     return found
 
 
@@ -103,6 +107,8 @@ def pages(title: str, markdown: str, credit: str = "") -> list[str]:
         hang = max(advance("00.", size), 16.0) if mark else 0.0
         lines = [one for part in words.split("\n") if part
                  for one in wrap(part, size * (1.2 if bold else 1), width - indent - hang)]
+        if not lines and mark:
+            line(mark, size, MARGIN + indent, bold=bold, gap_before=gap)
         for n, one in enumerate(lines):
             if n == 0 and mark:
                 line(mark, size, MARGIN + indent, bold=bold, gap_before=gap)  # the mark, then its line beside it

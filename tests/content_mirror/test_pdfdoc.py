@@ -43,6 +43,15 @@ def test_markdown_comes_out_as_blocks_of_plain_words():
     assert nested.indent > next(b for b in pdfdoc.blocks(MARKDOWN) if b.words == "считать до пяти").indent
 
 
+def test_a_list_item_that_starts_with_code_keeps_its_bullet_and_code_in_a_quote_its_indent():
+    found = pdfdoc.blocks("- ```\n  x = 1\n  ```\n\n  after the code\n- two\n\n> ```\n> quoted code\n> ```\n")
+    shown = [(b.kind, b.words, b.indent, b.mark) for b in found]
+    assert shown == [("para", "", 22.0, "•"), ("code", "x = 1", 22.0, ""), ("para", "after the code", 22.0, ""),
+                     ("para", "two", 22.0, "•"), ("code", "quoted code", 16.0, "")]
+    svg = pdfdoc.pages("Код", "- ```\n  x = 1\n  ```\n")[0]
+    assert svg.index(">•<") < svg.index(">x = 1<"), "the bullet is drawn, above its code"
+
+
 def test_a_long_document_runs_onto_numbered_pages_and_stays_inside_them():
     long = "\n\n".join(f"Абзац {n}: " + "слово " * 60 for n in range(40))
     pages = pdfdoc.pages("Длинный документ", long, "Автор · CC-BY-4.0")
