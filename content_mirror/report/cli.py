@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(args)
+    except RuntimeError as e:  # Ctrl+C in a DuckDB query: DuckDB stops it and raises this, not KeyboardInterrupt
+        if str(e) != "Query interrupted":
+            raise
+        print("Stopped; the report database is as it was before this command.", file=sys.stderr)
+        return FAILED
     except ReportError as e:
         print(str(e), file=sys.stderr)
         return FAILED

@@ -49,7 +49,8 @@ INCOMING = ("event_id UUID, device VARCHAR, ts TIMESTAMP, type VARCHAR, item VAR
 SUMMARY = ("item", "title_tg", "title_ru", "title_en", "kind", "title_ky", "title_uz", "title_sr", "title_cnr")
 MAX_RETRIES = 20
 SCRATCH = ("incoming", "sources", "twice", "copies", "keepers", "dropped", "probe")  # temporary tables
-PART = 64 << 20  # bytes of rows DuckDB reads at a time, while the next part is written
+PART = 64 << 20  # bytes of rows DuckDB reads at a time (a part ends with the file that fills it)
+WAITING = 2  # parts written and waiting for DuckDB, at most: the scratch folder's size
 
 
 class _Unreadable(Exception):
@@ -98,7 +99,8 @@ class _Reader:
     Python writes the next: the two share the machine's cores (Python hashing and copying, about
     2 s of 5 million rows, no longer waits for DuckDB's 3 s, nor DuckDB for it). Only this
     thread touches the connection from the first read() until the block ends, which waits for
-    it; a stream read is deleted at once, so the scratch folder holds a part or two, not all."""
+    it, even through Ctrl+C; a part read is deleted at once, and no more than WAITING wait, so
+    the scratch folder holds a few parts, never all the rows."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self.conn, self.pending = conn, []
@@ -108,7 +110,23 @@ class _Reader:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=kind is not None)  # the connection is the caller's again
+        # Until the thread has let go of the connection (each part's future done), whatever
+        # happens: then the connection is the caller's again. Futures, not the thread's join,
+        # which Python 3.11 may take as ended when a Ctrl+C interrupts it.
+        stopped = None
+        while True:
+            if kind is not None or stopped is not None:
+                for future in self.pending:
+                    future.cancel()  # the parts not begun
+            try:
+                concurrent.futures.wait(self.pending)
+                break
+            except BaseException as e:  # Ctrl+C while waiting: DuckDB's query is stopped, then wait again
+                stopped = stopped or e
+                self.conn.interrupt()
+        self.pool.shutdown(wait=False)
+        if stopped is not None:
+            raise stopped
         if kind is None:
             for future in self.pending:
                 future.result()  # a failure on the thread, raised here
@@ -120,8 +138,10 @@ class _Reader:
             stream.path.unlink(missing_ok=True)
             return
         self.pending.append(self.pool.submit(self._read, stream, devices))
-        while self.pending and self.pending[0].done():
-            self.pending.pop(0).result()  # a failure stops the add now, not after every file
+        # A failure stops the add now, not after every file; and no more than WAITING parts wait
+        # on the disk (Python gathers faster than DuckDB reads).
+        while self.pending and (self.pending[0].done() or len(self.pending) > WAITING):
+            self.pending.pop(0).result()
 
     def _read(self, stream: _Stream, devices: list[str]) -> None:
         _read(self.conn, (STREAM_ORD,) + stream.heading, [str(stream.path)], f"CAST(r.{STREAM_ORD} AS INTEGER)",
@@ -152,7 +172,7 @@ def add(conn: duckdb.DuckDBPyConnection, found: Found, progress: Callable[[int],
                 conn.execute("ROLLBACK")
                 bad = _unreadable_files(conn, e.heading, e.group)
                 if not bad:
-                    raise
+                    raise e.__cause__ or duckdb.Error("the files could not be read") from None
                 problems += [f"{s.path} was not added ({why}); copy it again from the stick." for s, why in bad]
                 usage = [s for s in usage if s not in [s for s, _ in bad]]
             except BaseException:
@@ -295,6 +315,11 @@ def _read(conn, heading: tuple, paths: list[str], ord: str, devices: list[str], 
                 END
             FROM rows""", [paths, devices, *more])
     except duckdb.Error as e:
+        # Memory, Ctrl+C, or (reading our scratch part) the disk: the machine's or the officer's,
+        # said as such by the command, never blamed on the stick's files.
+        if isinstance(e, (duckdb.OutOfMemoryException, duckdb.InterruptException)) or \
+                isinstance(e, duckdb.IOException) and heading[0] == STREAM_ORD:
+            raise
         raise _Unreadable(heading[1:] if heading[0] == STREAM_ORD else heading, group) from e
 
 

@@ -3,9 +3,12 @@ row refused with its reason, the same stick twice changing nothing."""
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -399,6 +402,70 @@ def test_a_part_that_fails_while_the_next_is_written_stops_the_add_and_changes_n
     monkeypatch.setattr(intake, "_read", read)
     assert add(db, tmp_path / "stick").events == 3
     assert not list(tmp_path.glob("**/.sanduq-report-*")), "the parts are removed"
+
+
+class Watched:
+    """The real connection, each call noted by thread; the reading thread's calls made slow
+    (as DuckDB reading 64 MB is), so that a Ctrl+C can land while the add waits for it. Only the
+    timing is a stand-in: every call goes to the real DuckDB."""
+
+    def __init__(self, conn):
+        self.conn, self.inside, self.overlaps, self.lock = conn, {}, [], threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+    def execute(self, sql, *args):
+        me = threading.current_thread().name
+        with self.lock:
+            if self.inside:
+                self.overlaps.append((me, sql.split()[0], dict(self.inside)))
+            self.inside[me] = sql.split()[0]
+        try:
+            if me.startswith("sanduq-read"):
+                time.sleep(1.0)
+            return self.conn.execute(sql, *args)
+        finally:
+            with self.lock:
+                self.inside.pop(me, None)
+
+
+def test_ctrl_c_while_the_add_waits_for_duckdb_stops_it_and_no_two_threads_share_the_database(tmp_path, monkeypatch):
+    folder, db, before = one_month_added(tmp_path, "08")
+    for n, month in enumerate(("09", "10"), 2):
+        write_usage(folder / f"usage-2026-{month}.csv", [row(n)])
+    monkeypatch.setattr(intake, "PART", 1)  # a part per file: two parts, the add then waits for both
+    conn = store.connect(db)
+    watched = Watched(conn)
+    main_thread = threading.main_thread().ident
+    threading.Timer(0.4, lambda: signal.pthread_kill(main_thread, signal.SIGINT)).start()  # one Ctrl+C
+    with pytest.raises(KeyboardInterrupt):
+        intake.add(watched, sticks.find(tmp_path / "stick"))
+    assert watched.inside == {} and watched.overlaps == [], "the rollback waited for the reading thread"
+    conn.close()
+    assert dump(db) == before
+    assert add(db, tmp_path / "stick").events == 2
+
+
+def test_duckdb_out_of_memory_is_said_as_the_machine_s_and_no_file_is_blamed(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "stick" / "sanduq" / "exports" / "sanduq-0000aaaa"
+    for m in (1, 2):
+        write_usage(folder / f"usage-2026-{m:02d}.csv", [row(m * 1_000_000 + n) for n in range(150_000)])
+    connect = store.connect
+    monkeypatch.setattr(store, "connect", lambda path: _no_spill(connect(path, memory="30MB")))
+    monkeypatch.setattr(intake, "PART", 1)
+    db = tmp_path / "r.duckdb"
+    assert main(["--db", str(db), "add", str(tmp_path / "stick")]) == 1
+    err = capsys.readouterr().err
+    assert "The report database could not do it" in err and "was not added" not in err
+    conn = duckdb.connect(str(db), read_only=True)
+    assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    conn.close()
+
+
+def _no_spill(conn):
+    conn.execute("SET temp_directory = ''")  # DuckDB may not spill to disk: it runs out of memory
+    return conn
 
 
 def test_a_stick_added_with_one_added_before_brings_only_its_own_rows(tmp_path):
