@@ -522,3 +522,26 @@ def test_no_room_to_gather_the_rows_is_one_sentence_and_nothing_is_added(tmp_pat
     said = [line for line in result.stdout.splitlines() if line.startswith("said:")]
     assert len(said) == 1 and "could not be gathered" in said[0] and "free some space there, then add again" in said[0]
     assert "events 0 files 0" in result.stdout
+
+
+def test_ctrl_c_inside_a_duckdb_query_on_the_main_thread_says_stopped(tmp_path, monkeypatch, capsys):
+    # DuckDB stops its query at a Ctrl+C and raises RuntimeError('Query interrupted'), not
+    # KeyboardInterrupt. A long real query stands in for the tables of a very large database.
+    folder, db, before = one_month_added(tmp_path)
+    from content_mirror.report import figures
+    started, main_thread = threading.Event(), threading.main_thread().ident
+
+    def tables(conn, *args):
+        started.set()
+        return conn.execute("SELECT count(*) FROM range(20000000000) t(a) WHERE a % 7 = 3").fetchall()  # a minute
+
+    def ctrl_c():
+        if started.wait(60):
+            time.sleep(0.3)  # inside the query by then
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+    monkeypatch.setattr(figures, "all_tables", tables)
+    threading.Thread(target=ctrl_c, daemon=True).start()
+    assert main(["--db", str(db), "build", str(tmp_path / "out")]) == 1
+    assert "Stopped; the report database is as it was" in capsys.readouterr().err
+    assert dump(db) == before
