@@ -152,8 +152,8 @@ class _Reader:
 def add(conn: duckdb.DuckDBPyConnection, found: Found, progress: Callable[[int], None] = lambda n: None,
         scratch: Path | None = None) -> Added:
     """Add what FOUND holds, all or nothing; PROGRESS(n) is told of each file read. The rows
-    are gathered in a scratch folder made in SCRATCH (default: the system's), as large as the
-    new files, removed at the end."""
+    are gathered in a scratch folder made in SCRATCH (default: the system's), a few parts of
+    PART bytes at a time (_Reader), removed at the end."""
     problems, usage = list(found.problems), list(found.usage)
     for _ in range(MAX_RETRIES):
         added = Added(problems=list(problems))
